@@ -1,0 +1,230 @@
+"""The training loop, shared by the command line and the app's Retrain tab.
+
+    python -m mnist_core.train --model lenet5 --epochs 3
+
+`fit` reports progress to a callback, stops when asked or when its time budget is
+spent, and is deterministic for a given seed on a given machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mnist_core.data import DataUnavailable, MnistData, augment, load_mnist, to_float
+from mnist_core.evaluate import accuracy
+from mnist_core.models import SPECS, Recipe, build_model, count_parameters
+from mnist_core.weights import save_weights, weights_path
+
+
+@dataclass
+class Progress:
+    """What the loop reports every `report_every` steps and at the end of each epoch."""
+
+    step: int
+    total_steps: int
+    epoch: float  # fractional: 1.5 = half-way through the second epoch
+    loss: float  # mean training loss since the last report
+    train_accuracy: float  # running accuracy on the (augmented) training batches since the last report
+    val_accuracy: float | None  # set at the end of each epoch
+    elapsed_s: float
+
+
+@dataclass
+class FitResult:
+    steps: int
+    epochs: float
+    val_accuracy: float
+    elapsed_s: float
+    stopped_early: bool  # cancelled or out of time
+    history: list[Progress]
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+                               weight_decay=recipe.weight_decay)
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    if recipe.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    raise ValueError(f"unknown optimizer {recipe.optimizer!r}: use sgd, adam or adamw")
+
+
+def fit(
+    model: nn.Module,
+    recipe: Recipe,
+    data: MnistData,
+    *,
+    seed: int = 0,
+    device: torch.device | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    time_budget_s: float | None = None,
+    report_every: int = 100,
+    extra_images: torch.Tensor | None = None,
+    extra_labels: torch.Tensor | None = None,
+    extra_weight: int = 1,
+) -> FitResult:
+    """Train `model` in place with `recipe` on data.train_*, validating on data.val_*.
+
+    `extra_images`/`extra_labels` (uint8 [M, 28, 28], int64 [M]) are mixed into every
+    epoch `extra_weight` times over, so that a few dozen of a user's own drawings count
+    beside 55,000 MNIST digits.
+    """
+    device = device or pick_device()
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    images, labels = data.train_images, data.train_labels
+    if extra_images is not None and len(extra_images):
+        images = torch.cat([images] + [extra_images] * extra_weight)
+        labels = torch.cat([labels] + [extra_labels] * extra_weight)
+
+    model.to(device).to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, recipe)
+    steps_per_epoch = math.ceil(len(images) / recipe.batch_size)
+    total_steps = steps_per_epoch * recipe.epochs
+    scheduler = None
+    if recipe.schedule == "onecycle":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr, total_steps=total_steps,
+                                                        pct_start=0.2, cycle_momentum=False)
+
+    start = time.perf_counter()
+    history: list[Progress] = []
+    step, stopped_early, val_accuracy = 0, False, 0.0
+    loss_sum, correct, seen = 0.0, 0, 0
+
+    def report(val: float | None) -> None:
+        nonlocal loss_sum, correct, seen
+        progress = Progress(step, total_steps, step / steps_per_epoch, loss_sum / max(seen, 1),
+                            correct / max(seen, 1), val, time.perf_counter() - start)
+        history.append(progress)
+        loss_sum, correct, seen = 0.0, 0, 0
+        if on_progress:
+            on_progress(progress)
+
+    for epoch in range(recipe.epochs):
+        model.train()
+        order = torch.randperm(len(images), generator=generator)
+        for batch_start in range(0, len(images), recipe.batch_size):
+            index = order[batch_start:batch_start + recipe.batch_size]
+            x = to_float(images[index])
+            if recipe.augment:
+                x = augment(x, generator)
+            x = x.to(device, memory_format=torch.channels_last)
+            y = labels[index].to(device)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler:
+                scheduler.step()
+            step += 1
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += len(y)
+            if step % report_every == 0 and step % steps_per_epoch:
+                report(None)
+            out_of_time = time_budget_s is not None and time.perf_counter() - start > time_budget_s
+            if out_of_time or (should_stop and should_stop()):
+                stopped_early = True
+                break
+        val_accuracy = accuracy(model, data.val_images, data.val_labels, device=device)
+        report(val_accuracy)
+        if stopped_early:
+            break
+    model.eval()
+    return FitResult(step, step / steps_per_epoch, val_accuracy, time.perf_counter() - start, stopped_early, history)
+
+
+def weights_metadata(model_id: str, model: nn.Module, recipe: Recipe, seed: int, result: FitResult,
+                     test_accuracy: float | None) -> dict[str, object]:
+    """What a weights file records about how it was made."""
+    return {
+        "id": model_id,
+        "architecture": SPECS[model_id].build.__name__,
+        "name": SPECS[model_id].name,
+        "parameters": count_parameters(model),
+        "recipe": recipe.to_dict(),
+        "seed": seed,
+        "epochs_trained": round(result.epochs, 3),
+        "train_seconds": round(result.elapsed_s, 1),
+        "val_accuracy": result.val_accuracy,
+        "test_accuracy": test_accuracy,
+        "torch": torch.__version__,
+        "device": str(next(model.parameters()).device.type),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mnist_core.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, choices=sorted(SPECS), help="network id")
+    parser.add_argument("--epochs", type=int, help="epochs (default: the network's recipe)")
+    parser.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
+    parser.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
+    parser.add_argument("--out", type=Path, help="weights file to write (default: weights/<model>.safetensors)")
+    parser.add_argument("--data-root", help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train-size", type=int, help="train on only the first N training digits (for quick tries)")
+    parser.add_argument("--time-budget", type=float, help="stop after this many seconds")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    args = parser.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    spec = SPECS[args.model]
+    overrides = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size}.items() if v}
+    recipe = dataclasses.replace(spec.recipe, **overrides)
+    try:
+        data = load_mnist(args.data_root)
+    except DataUnavailable as error:
+        sys.exit(f"error: {error}")
+    if args.train_size:
+        data.train_images, data.train_labels = data.train_images[:args.train_size], data.train_labels[:args.train_size]
+    model = build_model(args.model)
+    device = pick_device()
+
+    from tqdm import tqdm  # a dependency of gradio and torch's hub: here for the terminal bar only
+
+    bar = tqdm(total=math.ceil(len(data.train_images) / recipe.batch_size) * recipe.epochs, unit="step",
+               disable=not sys.stderr.isatty())
+
+    def show(progress: Progress) -> None:
+        bar.update(progress.step - bar.n)
+        fields = {"epoch": f"{progress.epoch:.2f}", "loss": f"{progress.loss:.4f}", "acc": f"{progress.train_accuracy:.4f}"}
+        if progress.val_accuracy is not None:
+            fields["val"] = f"{progress.val_accuracy:.4f}"
+            if bar.disable:
+                print(f"epoch {progress.epoch:.0f}: loss {progress.loss:.4f}, val {progress.val_accuracy:.4f}, "
+                      f"{progress.elapsed_s:.0f}s", flush=True)
+        bar.set_postfix(fields)
+
+    result = fit(model, recipe, data, seed=args.seed, device=device, on_progress=show, time_budget_s=args.time_budget)
+    bar.close()
+    test_accuracy = accuracy(model, data.test_images, data.test_labels, device=device)
+    out = args.out or weights_path(args.model)
+    save_weights(model, out, weights_metadata(args.model, model, recipe, args.seed, result, test_accuracy))
+    print(f"{args.model}: {result.epochs:.2f} epochs in {result.elapsed_s:.0f}s on {device.type}, "
+          f"val {result.val_accuracy:.4f}, test {test_accuracy:.4f}"
+          f"{' (stopped early)' if result.stopped_early else ''} -> {out}")
+
+
+if __name__ == "__main__":
+    main()
