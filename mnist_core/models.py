@@ -208,7 +208,7 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec("cnn-10-20", "CNN 10-20, fc 500", "tutorial 003", CNN10x20,
                   Recipe("adam", 1e-3, 64, 3)),
         ModelSpec("cnn-16-32", "CNN 16-32", "tutorial 004", CNN16x32,
-                  Recipe("adam", 0.01, 50, 3)),
+                  Recipe("adam", 0.01, 50, 3, schedule="onecycle")),
         ModelSpec("convnet-bn", "ConvNet-BN (ours)", "MNIST Sketch Lab", ConvNetBN,
                   Recipe("adamw", 3e-3, 128, 12, augment=True, schedule="onecycle", weight_decay=5e-4)),
     ]

@@ -153,13 +153,15 @@ def fit(
     return FitResult(step, step / steps_per_epoch, val_accuracy, time.perf_counter() - start, stopped_early, history)
 
 
-def weights_metadata(model_id: str, model: nn.Module, recipe: Recipe, seed: int, result: FitResult,
-                     test_accuracy: float | None) -> dict[str, object]:
-    """What a weights file records about how it was made."""
+def weights_metadata(model_id: str, base_model: str, model: nn.Module, recipe: Recipe, seed: int,
+                     result: FitResult, test_accuracy: float | None, name: str | None = None) -> dict[str, object]:
+    """What a weights file records about how it was made. `base_model` is the network's
+    id in SPECS (the same as `model_id` for the shipped weights)."""
     return {
         "id": model_id,
-        "architecture": SPECS[model_id].build.__name__,
-        "name": SPECS[model_id].name,
+        "base_model": base_model,
+        "architecture": SPECS[base_model].build.__name__,
+        "name": name or SPECS[base_model].name,
         "parameters": count_parameters(model),
         "recipe": recipe.to_dict(),
         "seed": seed,
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     bar.close()
     test_accuracy = accuracy(model, data.test_images, data.test_labels, device=device)
     out = args.out or weights_path(args.model)
-    save_weights(model, out, weights_metadata(args.model, model, recipe, args.seed, result, test_accuracy))
+    save_weights(model, out, weights_metadata(args.model, args.model, model, recipe, args.seed, result, test_accuracy))
     print(f"{args.model}: {result.epochs:.2f} epochs in {result.elapsed_s:.0f}s on {device.type}, "
           f"val {result.val_accuracy:.4f}, test {test_accuracy:.4f}"
           f"{' (stopped early)' if result.stopped_early else ''} -> {out}")
