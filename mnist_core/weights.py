@@ -40,6 +40,7 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, 
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=header)
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; weights are meant to be read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
