@@ -7,13 +7,17 @@ Both train the same network with the same recipe (Adam 1e-3, batch 64) on the sa
 """
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 from torchvision import transforms
 from torchvision.datasets import MNIST
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from mnist_core.data import load_mnist, resolve_data_root
 from mnist_core.models import SPECS, build_model
