@@ -217,11 +217,16 @@ SPECS: dict[str, ModelSpec] = {
 DEFAULT_MODEL = "convnet-bn"
 
 
-def build_model(model_id: str) -> nn.Module:
-    """A freshly initialised network for one of the ids in SPECS."""
-    if model_id not in SPECS:
-        raise KeyError(f"unknown model {model_id!r}; known: {', '.join(SPECS)}")
-    return SPECS[model_id].build()
+def build_model(model_id: str, seed: int | None = None) -> nn.Module:
+    """A freshly initialised network for one of the ids in SPECS; with `seed`, always the
+    same initial weights (without touching the global random state)."""
+    if not isinstance(model_id, str) or model_id not in SPECS:
+        raise KeyError(f"unknown model {str(model_id)[:80]!r}; known: {', '.join(SPECS)}")
+    if seed is None:
+        return SPECS[model_id].build()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return SPECS[model_id].build()
 
 
 def count_parameters(model: nn.Module) -> int:

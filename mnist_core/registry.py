@@ -46,9 +46,11 @@ def list_models(weights_dir: Path = WEIGHTS_DIR) -> list[str]:
 def model_path(model_id: str, weights_dir: Path = WEIGHTS_DIR) -> Path:
     """The weights file of a model id. Ids are checked against a strict pattern first, so a
     name that came from a user can never point outside the two model folders."""
+    if not isinstance(model_id, str):
+        raise KeyError(f"a model id is a string, not {type(model_id).__name__}")
     if model_id in SPECS:
         return weights_path(model_id, weights_dir)
-    if isinstance(model_id, str) and MODEL_ID_PATTERN.match(model_id):
+    if MODEL_ID_PATTERN.match(model_id):
         path = weights_path(model_id, retrained_models_dir())
         if path.exists():
             return path

@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {error}")
     if args.train_size:
         data.train_images, data.train_labels = data.train_images[:args.train_size], data.train_labels[:args.train_size]
-    model = build_model(args.model)
+    model = build_model(args.model, seed=args.seed)
     device = pick_device()
 
     from tqdm import tqdm  # a dependency of gradio and torch's hub: here for the terminal bar only

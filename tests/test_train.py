@@ -10,6 +10,7 @@ import torch
 
 from mnist_core.data import MnistData, augment, load_mnist, to_float
 from mnist_core.models import SPECS, build_model
+from mnist_core.registry import load_model
 from mnist_core.train import Progress, fit
 from mnist_core.weights import read_metadata
 
@@ -41,7 +42,7 @@ def test_training_lowers_loss_and_reports_progress(small_data: MnistData) -> Non
 
 def test_training_is_deterministic_for_a_seed(small_data: MnistData) -> None:
     recipe = dataclasses.replace(QUICK, epochs=1, augment=True)
-    a, b, c = build_model("lenet5"), build_model("lenet5"), build_model("lenet5")
+    a, b, c = (build_model("lenet5", seed=0) for _ in range(3))
     fit(a, recipe, small_data, seed=7)
     fit(b, recipe, small_data, seed=7)
     fit(c, recipe, small_data, seed=8)
@@ -75,13 +76,17 @@ def test_extra_samples_are_mixed_in(small_data: MnistData) -> None:
 
 
 def test_augment_keeps_digits_recognisable() -> None:
-    images = load_mnist(validation_size=1000).val_images[:256]
-    x = to_float(images)
+    """Augmented digits differ from the originals, yet a network trained without
+    augmentation (LeNet-5's shipped weights) still reads nearly all of them."""
+    data = load_mnist(validation_size=1000)
+    x, labels = to_float(data.val_images[:500]), data.val_labels[:500]
     out = augment(x, torch.Generator().manual_seed(0))
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
-    assert not torch.equal(out, x)
-    ink_ratio = out.sum((1, 2, 3)) / x.sum((1, 2, 3))
-    assert ink_ratio.min() > 0.4 and ink_ratio.max() < 2.5
+    assert (out - x).abs().mean() > 0.05
+    model = load_model("lenet5")
+    with torch.inference_mode():
+        assert (model(x).argmax(1) == labels).float().mean() > 0.97
+        assert (model(out).argmax(1) == labels).float().mean() > 0.85
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
