@@ -11,11 +11,15 @@ canvas needs and scanned handwriting did not:
   a 40 px brush on a small digit to a blob. Strokes are dilated or eroded so their
   width in the 28x28 output stays inside MNIST's range.
 
+The steps: _load (anything -> PIL image) -> _ink_plane (-> uint8, 0 = background)
+-> _crop_digit -> _normalise_stroke_width -> _centre_in_field (-> 28x28 float).
 Only numpy and Pillow are used; a 400x400 canvas takes about a millisecond.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import math
 import os
@@ -27,7 +31,6 @@ from PIL import Image, ImageFilter
 
 MAX_INPUT_PIXELS = 50_000_000  # refuse larger inputs before decoding them
 WORK_MAX_SIDE = 1024  # larger inputs are box-downscaled to this first
-PLANE_MAX_SIDE = 512  # the ink plane too, once it is one channel (cheap to shrink then)
 DIGIT_SIDE = 20  # longer side of the digit's bounding box in the output
 OUTPUT_SIDE = 28
 MNIST_CENTRE = 14.0  # mean centre of mass (row and column) of MNIST's training digits
@@ -39,6 +42,10 @@ STROKE_WIDTH_RANGE = (1.8, 3.2)
 MIN_CONTRAST = 24  # on 0..255: weaker deviations from the background are not ink
 MIN_INK_FRACTION = 3e-4  # less ink than this fraction of the canvas is "nothing drawn"
 TRIM_FRACTION = 0.0025  # ink mass ignored on each side when cropping (stray specks)
+MIN_DIGIT_SIDE = 4  # ink spanning fewer pixels than this (a dot, a speck) is "nothing drawn"
+
+TOO_LARGE = f"The image is too large (at most {MAX_INPUT_PIXELS // 1_000_000} megapixels)."
+UNREADABLE = "The file is not an image we can read. Please use a PNG, JPEG, WebP, GIF or BMP image."
 
 
 class InvalidImage(ValueError):
@@ -48,8 +55,9 @@ class InvalidImage(ValueError):
 def to_mnist(image: Any) -> torch.Tensor | None:
     """Convert a drawing to a float32 tensor [1, 28, 28] in [0, 1], white ink on black.
 
-    `image` may be a PIL image (any mode), a numpy array (HxW, HxWx1..4, any dtype),
-    a file path, encoded image bytes, or a Gradio ImageEditor/Sketchpad value
+    `image` may be a PIL image (any mode), a numpy array (HxW, HxWx1..4, any numeric
+    dtype), a file path, encoded image bytes, a data URL ("data:image/png;base64,...",
+    what the app's canvas sends), or a Gradio ImageEditor/Sketchpad value
     ({"background", "layers", "composite"}). Returns None when nothing (or only a
     few stray pixels) is drawn. Raises InvalidImage for unreadable or huge input.
     """
@@ -59,8 +67,6 @@ def to_mnist(image: Any) -> torch.Tensor | None:
     plane = _ink_plane(img)
     if plane is None:
         return None
-    if max(plane.shape) > PLANE_MAX_SIDE:
-        plane = np.asarray(Image.fromarray(plane).reduce(math.ceil(max(plane.shape) / PLANE_MAX_SIDE)))
     digit = _crop_digit(plane)
     if digit is None:
         return None
@@ -85,6 +91,8 @@ def _load(image: Any) -> Image.Image | None:
         return None
     if isinstance(image, dict):
         img = _from_editor(image)
+    elif isinstance(image, str) and image.startswith("data:"):
+        img = _open_file(io.BytesIO(_decode_data_url(image)))
     elif isinstance(image, (str, os.PathLike)):
         img = _open_file(image)
     elif isinstance(image, (bytes, bytearray)):
@@ -107,46 +115,49 @@ def _load(image: Any) -> Image.Image | None:
 
 def _check_size(width: int, height: int) -> None:
     if width * height > MAX_INPUT_PIXELS:
-        raise InvalidImage(f"Image is too large (max {MAX_INPUT_PIXELS // 1_000_000} megapixels)")
+        raise InvalidImage(TOO_LARGE)
+
+
+def _decode_data_url(url: str) -> bytes:
+    """The bytes of a base64 data URL, as a canvas's toDataURL() makes it."""
+    header, _, data = url.partition(",")
+    if not header.endswith(";base64"):
+        raise InvalidImage("The drawing could not be read (expected a base64 data URL).")
+    try:
+        return base64.b64decode(data, validate=True)
+    except binascii.Error:
+        raise InvalidImage("The drawing could not be read (broken base64 data).") from None
 
 
 def _open_file(source: str | os.PathLike | io.BytesIO) -> Image.Image:
+    """Open and decode an image file; its size is checked from the header, before decoding."""
     try:
         img = Image.open(source)
     except Image.DecompressionBombError:
-        raise InvalidImage(f"Image is too large (max {MAX_INPUT_PIXELS // 1_000_000} megapixels)")
+        raise InvalidImage(TOO_LARGE) from None
     except Exception:  # PIL raises many types on bad data (OSError, SyntaxError, ...)
-        raise InvalidImage("The file is not an image we can read")
+        raise InvalidImage(UNREADABLE) from None
     _check_size(*img.size)
     img.draft(None, (WORK_MAX_SIDE, WORK_MAX_SIDE))  # JPEG: decode at a reduced scale
     try:
         img.load()
     except Exception:
-        raise InvalidImage("The file is not an image we can read")
+        raise InvalidImage(UNREADABLE) from None
     return img
 
 
 def _from_editor(value: dict) -> Image.Image | None:
-    """A Gradio ImageEditor/Sketchpad value: the composite, or background + layers."""
-    if value.get("composite") is not None:
-        return _load(value["composite"])
-    parts = [_load(value.get("background"))] + [_load(layer) for layer in value.get("layers") or []]
-    parts = [p.convert("RGBA") for p in parts if p is not None]
-    if not parts:
-        return None
-    canvas = Image.new("RGBA", parts[0].size, (0, 0, 0, 0))
-    for part in parts:
-        if part.size != canvas.size:
-            part = part.resize(canvas.size, Image.BILINEAR)
-        canvas.alpha_composite(part)
-    return canvas
+    """A Gradio ImageEditor/Sketchpad value: its "composite" is the picture as shown."""
+    return _load(value.get("composite"))
 
 
 def _from_array(a: np.ndarray) -> Image.Image | None:
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool) or np.iscomplexobj(a):
+        raise InvalidImage(f"Expected an array of numbers, got {a.dtype}.")
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)):
-        raise InvalidImage(f"Expected an image array of shape HxW or HxWxC, got {a.shape}")
+        raise InvalidImage(f"Expected an image array of shape HxW or HxWxC, got {a.shape}.")
     if a.size == 0:
         return None
     _check_size(a.shape[1], a.shape[0])
@@ -163,10 +174,9 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
     if a.dtype == bool:
         return a.astype(np.uint8) * 255
     f = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    lo, hi = (float(f.min()), float(f.max())) if f.size else (0.0, 0.0)
-    if np.issubdtype(a.dtype, np.integer):  # 8-bit, 16-bit, or wider: by range
-        depth = 255.0 if hi <= 255 else max(65535.0, hi)
-        f = f * (255.0 / depth)
+    lo, hi = float(f.min()), float(f.max())
+    if np.issubdtype(a.dtype, np.integer):  # 8-bit, 16-bit, or wider
+        f = f * (255.0 / (255.0 if hi <= 255 else max(65535.0, hi)))
     elif lo >= 0.0 and hi <= 1.0:
         f = f * 255.0
     elif hi > lo:
@@ -183,6 +193,8 @@ def _canonical_mode(img: Image.Image) -> Image.Image:
         return Image.fromarray(_to_uint8(np.asarray(img)))
     if img.mode == "1":
         return img.convert("L")
+    if img.mode == "La":  # premultiplied alpha: Pillow converts it to LA only
+        img = img.convert("LA")
     if "A" in img.getbands() or "a" in img.getbands() or "transparency" in img.info:
         return img.convert("RGBA")
     return img.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV
@@ -204,9 +216,9 @@ def _ink_plane(img: Image.Image) -> np.ndarray | None:
         if alpha.min() < 255:  # mostly opaque: see it as shown, on white
             img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img)
     gray = img.convert("L") if img.mode != "L" else img
-    sample = _sample(gray)
+    sample = np.asarray(gray.resize((64, 64), Image.NEAREST)).astype(np.int16)
     background = int(np.median(sample))
-    if np.mean(np.abs(sample.astype(np.int16) - background) <= 2) < 0.5:  # not a flat canvas
+    if np.mean(np.abs(sample - background) <= 2) < 0.5:  # not a flat canvas: a photo
         return _photo_ink(gray, background)
     if background == 0:  # the common cases without a lookup table
         return np.asarray(gray)
@@ -214,11 +226,6 @@ def _ink_plane(img: Image.Image) -> np.ndarray | None:
         return np.invert(np.asarray(gray))
     deviation = np.abs(np.arange(256) - background).astype(np.uint8)
     return np.asarray(gray.point(deviation.tolist()))
-
-
-def _sample(plane: Image.Image) -> np.ndarray:
-    """A 64x64 nearest-neighbour sample of a plane: enough to tell its background."""
-    return np.asarray(plane.resize((64, 64), Image.NEAREST))
 
 
 def _photo_ink(gray: Image.Image, background: int) -> np.ndarray | None:
@@ -302,6 +309,8 @@ def _crop_digit(plane: np.ndarray) -> np.ndarray | None:
     y0, y1 = _trimmed_span(rows, total)
     x0, x1 = _trimmed_span(cols, total)
     crop = plane[y0:y1, x0:x1]
+    if max(crop.shape) < MIN_DIGIT_SIDE:
+        return None
     target = FINE * DIGIT_SIDE
     factor = max(crop.shape) // target
     if factor > 1:
@@ -318,6 +327,7 @@ def _crop_digit(plane: np.ndarray) -> np.ndarray | None:
 
 
 def _trimmed_span(profile: np.ndarray, total: int) -> tuple[int, int]:
+    """[start, stop) of a row or column ink profile, TRIM_FRACTION of the mass cut off each end."""
     cum = np.cumsum(profile)
     trim = TRIM_FRACTION * total
     start = int(np.searchsorted(cum, trim, side="right"))
@@ -326,11 +336,11 @@ def _trimmed_span(profile: np.ndarray, total: int) -> tuple[int, int]:
 
 
 def _max_pool(a: np.ndarray, k: int) -> np.ndarray:
+    """Each k x k block's maximum (the array is zero-padded to a multiple of k)."""
     h, w = a.shape
     padded = np.zeros((-(-h // k) * k, -(-w // k) * k), dtype=a.dtype)
     padded[:h, :w] = a
-    ph, pw = padded.shape
-    return padded.reshape(ph // k, k, pw).max(axis=1).reshape(ph // k, pw // k, k).max(axis=2)
+    return padded.reshape(padded.shape[0] // k, k, padded.shape[1] // k, k).max(axis=(1, 3))
 
 
 def _stroke_width(digit: np.ndarray) -> float:

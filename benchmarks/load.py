@@ -1,0 +1,180 @@
+"""Load: concurrent gradio_client users calling /predict while a retrain runs through /retrain.
+
+    python benchmarks/load.py [--users 20] [--calls 50] [--retrain-epochs 3] [--no-baseline]
+
+Starts its own server (`python app.py` on a free port, SKETCHLAB_DATA_DIR in a fresh temporary
+folder, so nothing is saved where the app keeps its data). Then, unless --no-baseline, a first
+round with the server otherwise idle; then the round the issue asks for: a retrain (lenet5, the
+short preset, --retrain-epochs so it outlasts the round) is started through /retrain, and once
+it reports its first training step, --users threads, each with its own gradio_client.Client,
+make --calls /predict calls each, with drawn digits and blank images as PNG files. Each call
+is timed from the client (upload, queue, answer). Prints, per round, the errors (any exception),
+latency p50/p90/p99/max, throughput, whether the retrain was still training when the round
+ended, and the server's resident and peak memory. The retrain is then cancelled.
+
+tests/test_load.py runs the same round with real clients and asserts 0 errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gradio_client import Client, handle_file
+from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from startup import App, memory_mib, start_app  # noqa: E402
+
+NOTHING_DRAWN = "Nothing drawn"
+DEFAULT_MODEL = "lenet5"  # a network every checkout ships
+RETRAIN_ARCHITECTURE = "lenet5"
+DIGIT_STROKES = {  # digit: strokes in a 280x280 canvas
+    "1": [[(140, 40), (140, 240)]],
+    "7": [[(60, 50), (220, 50), (120, 240)]],
+    "4": [[(180, 240), (180, 40), (60, 170), (230, 170)]],
+    "0": None,  # an ellipse
+}
+
+
+@dataclass
+class Round:
+    """What one round of concurrent users saw."""
+
+    latencies_s: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    answers: Counter[str] = field(default_factory=Counter)
+    wall_s: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def percentile_ms(self, p: int) -> float:
+        return statistics.quantiles(self.latencies_s, n=100, method="inclusive")[p - 1] * 1000
+
+    def summary(self) -> str:
+        n = len(self.latencies_s)
+        return (f"{n} calls, {len(self.errors)} errors; latency p50 {self.percentile_ms(50):.0f} ms, "
+                f"p90 {self.percentile_ms(90):.0f} ms, p99 {self.percentile_ms(99):.0f} ms, "
+                f"max {max(self.latencies_s) * 1000:.0f} ms; {n / self.wall_s:.1f} calls/s over {self.wall_s:.1f} s; "
+                f"answers {dict(sorted(self.answers.items()))}")
+
+
+def drawings(folder: Path) -> dict[str, Path]:
+    """PNG files as a photo or a canvas export would be: the digits above and a blank page."""
+    files = {}
+    for digit, strokes in DIGIT_STROKES.items():
+        image = Image.new("L", (280, 280), 255)
+        pen = ImageDraw.Draw(image)
+        if strokes is None:
+            pen.ellipse([80, 40, 200, 240], outline=0, width=22)
+        for stroke in strokes or []:
+            pen.line(stroke, fill=0, width=22, joint="curve")
+        files[digit] = folder / f"{digit}.png"
+        image.save(files[digit])
+    files[NOTHING_DRAWN] = folder / "blank.png"
+    Image.new("L", (280, 280), 255).save(files[NOTHING_DRAWN])
+    return files
+
+
+def run_round(url: str, files: dict[str, Path], users: int, calls: int, model_id: str = DEFAULT_MODEL) -> Round:
+    """`users` threads, each with its own Client, each making `calls` /predict calls at once."""
+    with ThreadPoolExecutor(users) as pool:
+        clients = list(pool.map(lambda _: Client(url, verbose=False), range(users)))
+    result = Round()
+    start_line = threading.Barrier(users)
+
+    def user(number: int) -> None:
+        rng = random.Random(number)
+        client = clients[number]
+        start_line.wait()
+        for _ in range(calls):
+            expected, path = rng.choice(list(files.items()))
+            began = time.perf_counter()
+            try:
+                answer: Any = client.predict(handle_file(str(path)), model_id, api_name="/predict")
+                label = answer.get("label") if isinstance(answer, dict) else str(answer)
+            except Exception as error:  # noqa: BLE001 - every failure counts
+                with result.lock:
+                    result.errors.append(f"{type(error).__name__}: {str(error)[:200]}")
+                continue
+            finally:
+                elapsed = time.perf_counter() - began
+            with result.lock:
+                result.latencies_s.append(elapsed)
+                result.answers["right" if label == expected else f"{expected} read as {label}"] += 1
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(users) as pool:
+        list(pool.map(user, range(users)))
+    result.wall_s = time.perf_counter() - began
+    for client in clients:
+        client.close()
+    return result
+
+
+def start_retrain(url: str, epochs: int) -> tuple[Client, Any]:
+    """Start a retrain through /retrain and wait until it reports its first training step."""
+    client = Client(url, verbose=False)
+    job = client.submit(architecture=RETRAIN_ARCHITECTURE, epochs=epochs, api_name="/retrain")
+    deadline = time.monotonic() + 300
+    while not training(job):
+        if job.done():
+            raise RuntimeError(f"the retrain ended before it trained: {job.result()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the retrain did not start training within 300 s")
+        time.sleep(0.2)
+    return client, job
+
+
+def training(job: Any) -> dict | None:
+    """The retrain's latest progress report, if it is still training."""
+    if job.done():
+        return None
+    reports = [o for o in job.outputs() if isinstance(o, dict) and o.get("status") == "training"]
+    return reports[-1] if reports else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--retrain-epochs", type=int, default=3)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the round without a retrain")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="sketchlab-load-") as folder:
+        app: App = start_app(Path(folder))
+        print(f"server up in {app.startup_s:.1f} s at {app.url} (user data: {folder})", flush=True)
+        try:
+            files = drawings(Path(folder))
+            if not args.no_baseline:
+                idle = run_round(app.url, files, args.users, args.calls)
+                print(f"idle server, {args.users} users x {args.calls} calls: {idle.summary()}", flush=True)
+            trainer, job = start_retrain(app.url, args.retrain_epochs)
+            print(f"retrain of {RETRAIN_ARCHITECTURE} running: {training(job)}", flush=True)
+            busy = run_round(app.url, files, args.users, args.calls)
+            still = training(job)
+            print(f"during the retrain, {args.users} users x {args.calls} calls: {busy.summary()}")
+            print(f"retrain still training at the end of the round: {'yes' if still else 'NO'} "
+                  f"({still and {k: still[k] for k in ('step', 'total_steps', 'epoch', 'loss')}})")
+            for error in Counter(busy.errors).most_common(10):
+                print(f"  error x{error[1]}: {error[0]}")
+            rss, peak = memory_mib(app.process.pid)
+            print(f"server memory: {rss:.0f} MiB resident, {peak:.0f} MiB peak")
+            job.cancel()
+            trainer.close()
+        finally:
+            app.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The Retrain tab's default "short retrain": how long it takes, how accurate it gets, and
+how fast the Draw tab still answers while it runs.
+
+    MNIST_ROOT=../shared/data python benchmarks/retrain_short.py [--architecture ID] [--preset short|tutorial]
+                                                                  [--epochs N] [--lr LR] [--train-size N] [--start S]
+
+It runs the preset exactly as the app does (mnist_core.retrain: one training thread, in
+the background, in a fresh process so MNIST is loaded as on a server's first run), while
+the main thread keeps predicting one drawing after another as the Draw tab does
+(decode a PNG, mnist_core.to_mnist, forward through the app's default network). The
+target: >= 99.0% MNIST test accuracy within 60 s on 2 CPU cores. Nothing is saved: the
+user data folder is a fresh temporary one, so no user drawings are mixed in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ["SKETCHLAB_DATA_DIR"] = tempfile.mkdtemp(prefix="sketchlab-bench-")
+
+import torch  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
+
+import mnist_core  # noqa: E402
+from mnist_core import retrain as rt  # noqa: E402
+
+TARGET_ACCURACY = 0.99
+TARGET_SECONDS = 60.0
+
+
+def drawing() -> bytes:
+    """A "7" as the canvas sends it: a PNG, dark ink on white."""
+    image = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(image).line([(60, 60), (220, 60), (120, 240)], fill=0, width=18, joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def predict_once(model: torch.nn.Module, png: bytes) -> float:
+    """Seconds for one Draw-tab prediction: decode + preprocess + forward."""
+    start = time.perf_counter()
+    x = mnist_core.to_mnist(png)
+    with torch.inference_mode():
+        model(x[None]).softmax(1)
+    return time.perf_counter() - start
+
+
+def latency(samples: list[float]) -> str:
+    ms = sorted(s * 1000 for s in samples)
+    p99 = ms[min(len(ms) - 1, int(0.99 * len(ms)))]
+    return f"p50 {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms ({len(ms)} predictions)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--architecture", default=rt.DEFAULT_ARCHITECTURE, choices=list(mnist_core.SPECS))
+    parser.add_argument("--preset", default="short", choices=["short", "tutorial"])
+    parser.add_argument("--seed", type=int, default=0)
+    for name, kind in [("epochs", int), ("lr", float), ("train-size", int), ("start", str)]:
+        parser.add_argument(f"--{name}", type=kind, help="instead of the preset's")
+    args = parser.parse_args()
+
+    torch.set_num_threads(1)  # as app.py: one core answers, the other trains
+    overrides = {k: v for k, v in vars(args).items() if k in ("epochs", "lr", "train_size", "start") and v is not None}
+    settings = rt.preset(args.architecture, args.preset)
+    settings = rt.make_settings(**{**vars(settings), **overrides, "seed": args.seed, "use_user_samples": False})
+    print(f"{args.preset} preset: {settings}")
+    predictor = mnist_core.load_model(mnist_core.DEFAULT_MODEL if mnist_core.DEFAULT_MODEL in mnist_core.list_models()
+                                      else mnist_core.list_models()[0])
+    png = drawing()
+    idle = [predict_once(predictor, png) for _ in range(200)]
+
+    done = threading.Event()
+    during: list[float] = []
+    run: rt.Run | None = None
+
+    def train() -> None:
+        nonlocal run
+        try:
+            for update in rt.retrain(settings):
+                if isinstance(update, rt.Run):
+                    run = update
+        finally:
+            done.set()
+
+    start = time.perf_counter()
+    threading.Thread(target=train).start()
+    while not done.is_set():
+        during.append(predict_once(predictor, png))
+        time.sleep(0.01)  # a user drawing: about 10 predictions a second at most, plus the work itself
+    seconds = time.perf_counter() - start
+    assert run is not None, "the run failed"
+
+    print(f"{args.architecture}, {args.preset} retrain ({settings.start} weights, {settings.epochs} epoch(s), "
+          f"{settings.train_size or 55_000} MNIST digits, {settings.optimizer} lr {settings.lr:g}, "
+          f"batch {settings.batch_size}, augment {settings.augment}):")
+    print(f"  MNIST test accuracy {run.test_accuracy:.2%}, validation {run.fit.val_accuracy:.2%}")
+    print(f"  {seconds:.1f} s from start to result (training {run.fit.elapsed_s:.1f} s, "
+          f"{run.fit.epochs:.2f} epochs{', stopped at its time limit' if run.out_of_time else ''})")
+    print(f"  Draw-tab prediction while idle:     {latency(idle)}")
+    print(f"  Draw-tab prediction while training: {latency(during)}")
+    met = run.test_accuracy >= TARGET_ACCURACY and seconds <= TARGET_SECONDS
+    print(f"  target (>= {TARGET_ACCURACY:.1%} in <= {TARGET_SECONDS:.0f} s on {os.cpu_count()} cores): "
+          f"{'met' if met else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

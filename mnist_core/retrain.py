@@ -1,0 +1,489 @@
+"""Retraining a network from the app, one run at a time, in a background thread.
+
+    settings = make_settings("lenet5", epochs=1)     # the short preset, checked
+    for update in retrain(settings):                 # Progress ..., then one Run
+        ...
+    model_id = save_run(update)                      # <user data>/models/<id>.safetensors
+
+The server has two cores and serves predictions while it trains, so there is one
+training slot (a lock): a run trains on TRAIN_THREADS core(s) and leaves the rest to the
+answers. The app's /retrain events also share one Gradio concurrency group, so a second
+press waits in Gradio's queue rather than here. Every run has a time cap, and nothing is
+written before a run is over: its weights are saved (atomically) only when the user keeps
+them, so a run that fails or is cancelled leaves no file behind.
+
+Retrained models never overwrite the shipped weights: their ids are generated here
+("lenet5-1405-a1b2"), never taken from a user, and they live in
+registry.retrained_models_dir(), where registry.list_models() finds them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import math
+import queue
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from mnist_core.data import MnistData, load_mnist
+from mnist_core.evaluate import predict_logits
+from mnist_core.models import DEFAULT_MODEL, SPECS, Recipe, build_model
+from mnist_core.registry import MODEL_ID_PATTERN, list_models, retrained_models_dir
+from mnist_core.train import FitResult, Progress, fit, pick_device, weights_metadata
+from mnist_core.user_samples import load_user_samples, split_user_samples
+from mnist_core.weights import load_weights, save_weights, weights_path
+
+MAX_EPOCHS = 20
+MAX_BATCH_SIZE = 1024
+MAX_LR = 10.0
+MAX_RETRAINED_MODELS = 20
+TIME_CAP_S = 600.0  # no run trains longer than this, whatever it asks for
+TRAIN_THREADS = 1  # of the server's 2 cores: the other one keeps answering the Draw tab
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("onecycle", "constant")
+STARTS = ("shipped", "scratch")
+USER_SHARE = 0.02  # the user's drawings make up about this share of an epoch (see user_sample_weight)
+MAX_USER_WEIGHT = 50
+MISTAKES_SHOWN = 60
+
+# The default "short retrain": the network the Draw tab answers with by default, fine-tuned
+# on MNIST and the users' corrected drawings. benchmarks/retrain_short.py measures it
+# (target: >= 99.0% MNIST test accuracy within 60 s on 2 cores; see README).
+DEFAULT_ARCHITECTURE = DEFAULT_MODEL
+# The short preset of a network is one epoch from its shipped weights with augmentation,
+# one-cycle, and its recipe's optimizer, learning rate and batch size, except as here: about
+# half a minute of training on one core each, measured with benchmarks/retrain_short.py.
+SHORT_PRESETS: dict[str, dict[str, Any]] = {
+    "convnet-bn": dict(train_size=8000, lr=1e-3),  # a lower peak than from scratch: it forgets less
+    "lenet5": dict(epochs=2),
+}
+
+
+class RetrainError(ValueError):
+    """Settings out of range, too many models, an unknown model...: the message is for the user."""
+
+
+class Busy(RetrainError):
+    """Another run holds the training slot."""
+
+
+class Cancelled(RetrainError):
+    """The user cancelled a run before it started."""
+
+
+@dataclass(frozen=True)
+class RetrainSettings:
+    """Everything a run is made of. `train_size` None trains on all 55,000 MNIST training digits."""
+
+    architecture: str
+    epochs: int
+    lr: float
+    batch_size: int
+    optimizer: str
+    augment: bool
+    schedule: str = "onecycle"
+    start: str = "shipped"  # "shipped": fine-tune the shipped weights; "scratch": fresh weights
+    use_user_samples: bool = True
+    train_size: int | None = None
+    time_budget_s: float = TIME_CAP_S
+    seed: int = 0
+    name: str = ""  # an optional display name; never part of a path
+
+    def recipe(self) -> Recipe:
+        """The network's recipe with these settings; its weight decay and momentum are kept."""
+        tutorial = SPECS[self.architecture].recipe
+        return Recipe(self.optimizer, self.lr, self.batch_size, self.epochs, augment=self.augment,
+                      schedule=self.schedule, weight_decay=tutorial.weight_decay,
+                      momentum=tutorial.momentum if self.optimizer == "sgd" else 0.0)
+
+
+def preset(architecture: str, kind: str = "short") -> RetrainSettings:
+    """The settings the Retrain tab shows for a network.
+
+    "tutorial": the network's own recipe from scratch, as its tutorial trains it.
+    "short": its shipped weights fine-tuned for half a minute or so (see SHORT_PRESETS), with
+    augmentation and a one-cycle learning rate: the way a user's drawings are learnt
+    without forgetting MNIST.
+    """
+    if architecture not in SPECS:
+        raise RetrainError(f"Unknown network {str(architecture)[:40]!r}. Choose one of: {', '.join(SPECS)}.")
+    recipe = SPECS[architecture].recipe
+    if kind == "tutorial":
+        return RetrainSettings(architecture, recipe.epochs, recipe.lr, recipe.batch_size, recipe.optimizer,
+                               recipe.augment, recipe.schedule, start="scratch")
+    if kind != "short":
+        raise ValueError(f"unknown preset {kind!r}")
+    shipped = weights_path(architecture).exists()
+    short = RetrainSettings(architecture, 1, recipe.lr, recipe.batch_size, recipe.optimizer, augment=True,
+                            schedule="onecycle", start="shipped" if shipped else "scratch")
+    return dataclasses.replace(short, **SHORT_PRESETS.get(architecture, {}))
+
+
+def _whole(value: Any, what: str, low: int, high: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise RetrainError(f"{what} must be a whole number from {low} to {high}, not {str(value)[:20]}.")
+    return value
+
+
+def _number(value: Any, what: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not low < value <= high:
+        raise RetrainError(f"{what} must be a number above {low:g} and at most {high:g}, not {str(value)[:20]}.")
+    return float(value)
+
+
+def _choice(value: Any, what: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise RetrainError(f"{what} must be one of {', '.join(choices)}, not {str(value)[:20]!r}.")
+    return value
+
+
+def clean_name(name: Any) -> str:
+    """A display name as typed, reduced to one line of at most 60 printable characters."""
+    if not isinstance(name, str):
+        return ""
+    return " ".join("".join(c if c.isprintable() else " " for c in name).split())[:60]
+
+
+def make_settings(architecture: Any, epochs: Any = None, lr: Any = None, batch_size: Any = None,
+                  optimizer: Any = None, augment: Any = None, schedule: Any = None, start: Any = None,
+                  use_user_samples: Any = True, train_size: Any = None, time_budget_s: Any = None,
+                  seed: Any = 0, name: Any = "") -> RetrainSettings:
+    """Checked settings from what a user or an API client sent; None means the short preset's
+    value for that network (train_size 0: all 55,000 MNIST training digits). Raises
+    RetrainError, with a message for the user, for anything out of range."""
+    if not isinstance(architecture, str) or architecture not in SPECS:
+        raise RetrainError(f"Unknown network {str(architecture)[:40]!r}. Choose one of: {', '.join(SPECS)}.")
+    base = preset(architecture)
+
+    def given(value: Any, default: Any) -> Any:
+        return default if value is None else value
+
+    settings = RetrainSettings(
+        architecture=architecture,
+        epochs=_whole(given(epochs, base.epochs), "Epochs", 1, MAX_EPOCHS),
+        lr=_number(given(lr, base.lr), "The learning rate", 0, MAX_LR),
+        batch_size=_whole(given(batch_size, base.batch_size), "The batch size", 1, MAX_BATCH_SIZE),
+        optimizer=_choice(given(optimizer, base.optimizer), "The optimizer", OPTIMIZERS),
+        augment=bool(given(augment, base.augment)),
+        schedule=_choice(given(schedule, base.schedule), "The schedule", SCHEDULES),
+        start=_choice(given(start, base.start), "Start", STARTS),
+        use_user_samples=bool(use_user_samples),
+        train_size=base.train_size if train_size is None else _whole(train_size, "The number of training digits",
+                                                                     0, 55_000) or None,
+        time_budget_s=_number(given(time_budget_s, TIME_CAP_S), "The time limit (seconds)", 0, TIME_CAP_S),
+        seed=_whole(given(seed, 0), "The seed", 0, 2**31 - 1),
+        name=clean_name(name),
+    )
+    if settings.start == "shipped" and not weights_path(architecture).exists():
+        raise RetrainError(f"{architecture} has no shipped weights to start from: start from scratch.")
+    return settings
+
+
+# --- A run -------------------------------------------------------------------------
+
+
+@dataclass
+class UserScores:
+    """How a model does on the users' own drawings, before (the shipped network) and after.
+
+    Drawings it trained on say little about how it will do on new ones, so some are held
+    out (see user_samples.split_user_samples) once there are enough.
+    """
+
+    weight: int  # how many times each training drawing counts in an epoch
+    trained: int
+    held_out: int
+    trained_before: float | None = None
+    trained_after: float | None = None
+    held_out_before: float | None = None
+    held_out_after: float | None = None
+
+
+@dataclass
+class Mistake:
+    image: torch.Tensor  # uint8 [28, 28]
+    label: int
+    predicted: int
+    confidence: float
+
+
+@dataclass
+class Run:
+    """A finished, cancelled or timed-out run, in memory until saved with save_run."""
+
+    settings: RetrainSettings
+    model: nn.Module
+    fit: FitResult
+    test_accuracy: float
+    confusion: torch.Tensor  # int64 [10, 10]: rows the true digit, columns the network's answer
+    mistakes: list[Mistake]  # wrongly answered test digits, most confident first
+    user: UserScores
+    cancelled: bool
+    out_of_time: bool
+    seconds: float  # the whole run: loading, training, evaluating
+    model_id: str | None = None  # set by save_run
+
+
+@dataclass
+class Job:
+    settings: RetrainSettings
+    owner: str
+    stop: threading.Event
+    progress: Progress | None = None
+    abandoned: bool = False  # nobody waits for the result any more
+
+    def describe(self) -> str:
+        """E.g. "lenet5, 42% done, about 30 s left"."""
+        p = self.progress
+        if p is None or not p.step:
+            return f"{self.settings.architecture}, starting"
+        return f"{self.settings.architecture}, {p.step / p.total_steps:.0%} done, about {eta_s(p, self.settings):.0f} s left"
+
+
+def eta_s(p: Progress, settings: RetrainSettings) -> float:
+    """Seconds of training left: the pace so far, within the run's time limit."""
+    left = p.elapsed_s / max(p.step, 1) * (p.total_steps - p.step)
+    return max(0.0, min(left, min(settings.time_budget_s, TIME_CAP_S) - p.elapsed_s))
+
+
+_slot = threading.Lock()  # held by the one training thread
+_state = threading.Lock()  # guards the two below
+_current: Job | None = None
+_waiting: dict[str, bool] = {}  # owners who pressed Start and wait in Gradio's queue: cancelled?
+
+
+def expect(owner: str) -> str | None:
+    """Note that `owner` pressed Start (its run now waits in Gradio's queue); return what
+    it waits for, e.g. "lenet5, 42% done, about 30 s left", or None."""
+    with _state:
+        _waiting[owner] = False
+        job = _current
+    return job.describe() if job else None
+
+
+def cancel(owner: str) -> str:
+    """Stop `owner`'s run: "stopping" if it is training, "unqueued" if it is still waiting,
+    "nothing" if it has none. Nobody can stop another owner's run."""
+    with _state:
+        if _current is not None and _current.owner == owner:
+            _current.stop.set()
+            return "stopping"
+        if _waiting.get(owner) is False:
+            _waiting[owner] = True
+            return "unqueued"
+    return "nothing"
+
+
+def count_retrained_models() -> int:
+    return len([m for m in list_models() if m not in SPECS])
+
+
+def retrain(settings: RetrainSettings, owner: str = "", wait_s: float = 60.0,
+            report_every: int | None = None) -> Iterator[Progress | Run]:
+    """Train in a background thread; yield its Progress reports, then the Run.
+
+    Waits up to `wait_s` for the training slot (a run that was just cancelled may take a
+    few seconds to stop), then raises Busy. If the caller stops iterating (a page closed,
+    an API call cancelled), the run stops too.
+    """
+    global _current
+    with _state:
+        if _waiting.pop(owner, False):
+            raise Cancelled("Cancelled before it started.")
+    if count_retrained_models() >= MAX_RETRAINED_MODELS:
+        raise RetrainError(f"There are already {MAX_RETRAINED_MODELS} retrained models, the most this server "
+                           "keeps. Delete one in the Retrain tab first.")
+    if not _slot.acquire(timeout=wait_s):
+        job = _current
+        raise Busy(f"Another training is running ({job.describe() if job else 'finishing'}). "
+                   "Only one runs at a time: try again when it ends.")
+    job = Job(settings, owner, threading.Event())
+    updates: queue.Queue[Progress | Run | BaseException] = queue.Queue()
+    with _state:
+        _current = job
+    try:
+        threading.Thread(target=_work, args=(job, updates, report_every), name="retrain", daemon=True).start()
+    except BaseException:
+        _release(job)
+        raise
+    finished = False
+    try:
+        while True:
+            item = updates.get()
+            if isinstance(item, BaseException):
+                finished = True
+                raise item
+            if isinstance(item, Run):
+                finished = True
+                yield item
+                return
+            yield item
+    finally:
+        if not finished:
+            job.abandoned = True
+            job.stop.set()
+
+
+def _release(job: Job) -> None:
+    global _current
+    with _state:
+        if _current is job:
+            _current = None
+    _slot.release()
+
+
+def _work(job: Job, updates: queue.Queue, report_every: int | None) -> None:
+    """The training thread: it alone trains, on TRAIN_THREADS core(s), then frees the slot."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TRAIN_THREADS)
+    try:
+        updates.put(_train(job, updates.put, report_every))
+    except BaseException as error:  # handed to the generator, which raises it for the caller
+        updates.put(error)
+    finally:
+        torch.set_num_threads(threads)
+        _release(job)
+
+
+@functools.cache
+def mnist() -> MnistData:
+    """MNIST, loaded once per process and kept in memory (about 55 MB)."""
+    return load_mnist()
+
+
+def user_sample_weight(n_user: int, n_mnist: int) -> int:
+    """How many times each of the user's drawings counts per epoch: enough for them to make up
+    about USER_SHARE of it, so that 30 drawings matter beside 55,000 MNIST digits, but not so
+    often that the network learns those few by heart and forgets MNIST."""
+    if n_user == 0:
+        return 0
+    return max(1, min(MAX_USER_WEIGHT, round(USER_SHARE * n_mnist / n_user)))
+
+
+def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float | None:
+    if len(images) == 0:
+        return None
+    return (predict_logits(model, images).argmax(1) == labels).float().mean().item()
+
+
+def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
+    start = time.perf_counter()
+    s = job.settings
+    data = mnist()
+    if s.train_size:
+        data = dataclasses.replace(data, train_images=data.train_images[:s.train_size],
+                                   train_labels=data.train_labels[:s.train_size])
+    model = build_model(s.architecture)
+    shipped_path = weights_path(s.architecture)
+    if s.start == "shipped":
+        load_weights(model, shipped_path)
+
+    # The user's drawings: trained on (most), held out (some, once there are enough), and
+    # how the shipped network does on them, to compare with.
+    if s.use_user_samples:
+        (train_x, train_y), (held_x, held_y) = split_user_samples()
+    else:
+        train_x, train_y = torch.zeros(0, 28, 28, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64)
+        held_x, held_y = load_user_samples()  # none trained on: every one is a fair test
+    weight = user_sample_weight(len(train_x), len(data.train_images))
+    user = UserScores(weight, len(train_x), len(held_x))
+    if shipped_path.exists():
+        shipped = build_model(s.architecture)
+        load_weights(shipped, shipped_path)
+        user.trained_before = _accuracy(shipped, train_x, train_y)
+        user.held_out_before = _accuracy(shipped, held_x, held_y)
+
+    def on_progress(p: Progress) -> None:
+        job.progress = p
+        report(p)
+
+    steps = math.ceil((len(data.train_images) + weight * len(train_x)) / s.batch_size) * s.epochs
+    result = fit(model, s.recipe(), data, seed=s.seed, device=pick_device(), on_progress=on_progress,
+                 should_stop=job.stop.is_set, time_budget_s=min(s.time_budget_s, TIME_CAP_S),
+                 report_every=report_every or max(10, min(300, steps // 50)),
+                 extra_images=train_x if len(train_x) else None, extra_labels=train_y, extra_weight=max(weight, 1))
+    if job.abandoned:
+        return None
+    model.cpu().eval()
+
+    logits = predict_logits(model, data.test_images)
+    probabilities = logits.softmax(1)
+    predicted = probabilities.argmax(1)
+    labels = data.test_labels
+    confusion = torch.bincount(labels * 10 + predicted, minlength=100).view(10, 10)
+    wrong = (predicted != labels).nonzero().flatten()
+    wrong = wrong[probabilities[wrong, predicted[wrong]].argsort(descending=True)][:MISTAKES_SHOWN]
+    mistakes = [Mistake(data.test_images[i], int(labels[i]), int(predicted[i]), float(probabilities[i, predicted[i]]))
+                for i in wrong.tolist()]
+    user.trained_after = _accuracy(model, train_x, train_y)
+    user.held_out_after = _accuracy(model, held_x, held_y)
+
+    cancelled = job.stop.is_set()
+    return Run(s, model, result, (predicted == labels).float().mean().item(), confusion, mistakes, user,
+               cancelled=cancelled, out_of_time=result.stopped_early and not cancelled,
+               seconds=time.perf_counter() - start)
+
+
+# --- Keeping the result ------------------------------------------------------------
+
+_save_lock = threading.Lock()
+
+
+def new_model_id(architecture: str, now: datetime.datetime) -> str:
+    """E.g. "lenet5-1405-a1b2": the network, the time, and 4 random hex digits."""
+    while True:
+        model_id = f"{architecture}-{now:%H%M}-{secrets.token_hex(2)}"
+        if MODEL_ID_PATTERN.match(model_id) and not weights_path(model_id, retrained_models_dir()).exists():
+            return model_id
+
+
+def save_run(run: Run) -> str:
+    """Save a run's network as a new model and return its id, e.g. "lenet5-1405-a1b2".
+
+    Its name is "lenet5 · retrained 14:05" (the app adds the test accuracy) or the name
+    the user gave. Refuses (RetrainError) beyond MAX_RETRAINED_MODELS.
+    """
+    if run.model_id:
+        return run.model_id
+    s = run.settings
+    now = datetime.datetime.now()
+    with _save_lock:
+        if count_retrained_models() >= MAX_RETRAINED_MODELS:
+            raise RetrainError(f"There are already {MAX_RETRAINED_MODELS} retrained models, the most this server "
+                               "keeps. Delete one first.")
+        model_id = new_model_id(s.architecture, now)
+        name = s.name or f"{s.architecture} · retrained {now:%H:%M}"
+        metadata = weights_metadata(model_id, s.architecture, run.model, s.recipe(), s.seed, run.fit,
+                                    run.test_accuracy, name=name)
+        metadata.update({
+            "retrained": True,
+            "started_from": s.start,
+            "train_size": s.train_size or len(mnist().train_images),
+            "stopped": "cancelled" if run.cancelled else "time limit" if run.out_of_time else "",
+            "user_samples": dataclasses.asdict(run.user),
+        })
+        save_weights(run.model, weights_path(model_id, retrained_models_dir()), metadata)
+    run.model_id = model_id
+    return model_id
+
+
+def delete_retrained_model(model_id: str) -> None:
+    """Delete a retrained model's file. The shipped models cannot be deleted."""
+    if model_id in SPECS:
+        raise RetrainError(f"{model_id} is a shipped model: it cannot be deleted.")
+    path = weights_path(model_id, retrained_models_dir()) if isinstance(model_id, str) and MODEL_ID_PATTERN.match(model_id) else None
+    if path is None or not path.exists():
+        raise RetrainError(f"There is no retrained model {str(model_id)[:70]!r}.")
+    path.unlink()
+

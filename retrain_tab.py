@@ -1,0 +1,461 @@
+"""The Retrain tab: train a network again, from the page or through the /retrain API.
+
+`retrain_tab()` declares the tab's content; app.py places it in `with gr.Tab("Retrain"):`.
+The work is done by mnist_core.retrain (one training at a time, in a background thread)
+and mnist_core.user_samples (the drawings users corrected in the Draw tab). This file only
+turns settings into calls and results into components.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import logging
+import time
+from typing import Any, Callable, Iterator
+
+import gradio as gr
+import pandas as pd
+from PIL import Image
+
+import mnist_core
+from mnist_core import retrain as rt
+from mnist_core.models import SPECS
+from mnist_core.registry import model_info
+from mnist_core.train import Progress
+from mnist_core.user_samples import (DIGITS, HOLDOUT_MIN_SAMPLES, MAX_USER_SAMPLES, UserSampleError,
+                                     count_user_samples, delete_user_sample, list_user_samples, save_user_sample)
+
+log = logging.getLogger(__name__)
+
+CONCURRENCY_ID = "retrain"  # the UI's Start and the /retrain API share one training slot
+PLOT_EVERY_S = 0.5  # the curves are redrawn at most this often
+SAMPLES_SHOWN = 120
+PRESETS = [("Short retrain: fine-tune the shipped weights, about half a minute", "short"),
+           ("The tutorial's recipe, from scratch", "tutorial")]
+CURVE_COLUMNS = ["epoch", "value", "series"]
+CONFUSION_COLUMNS = ["true ↓ / answer →"] + [str(d) for d in range(10)]
+
+
+def _curves(history: list[Progress]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Loss and accuracy curves as long tables (x: epoch, y: value, colour: series)."""
+    loss = [(p.epoch, p.loss, "training loss") for p in history if p.step]
+    accuracy = [(p.epoch, p.train_accuracy, "training (augmented batches)") for p in history if p.step]
+    accuracy += [(p.epoch, p.val_accuracy, "validation") for p in history if p.val_accuracy is not None]
+    return _table(loss), _table(accuracy)
+
+
+def _table(rows: list[tuple[float, float, str]]) -> pd.DataFrame:
+    """A curve's long table, typed (numbers, not objects) even when empty: the plot's axes follow the types."""
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS).astype({"epoch": float, "value": float, "series": str})
+
+
+def _settings(values: dict[str, Any]) -> rt.RetrainSettings:
+    """Checked settings from the tab's controls (by make_settings' parameter names); gr.Error when
+    out of range. A training-digits count of 0 means all of them."""
+    try:
+        return rt.make_settings(**values)
+    except rt.RetrainError as error:
+        raise gr.Error(str(error)) from None
+
+
+def _fill(architecture: str, preset: str) -> list[Any]:
+    """The controls for a network and preset (see rt.preset)."""
+    s = rt.preset(architecture, preset)
+    return [s.start, s.epochs, s.lr, s.batch_size, s.optimizer, s.schedule, s.augment, s.train_size or 0]
+
+
+def _percent(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1%}"
+
+
+def _summary(run: rt.Run) -> str:
+    """The run's results as Markdown: MNIST validation and test, and the user's drawings."""
+    s, u = run.settings, run.user
+    how = "cancelled" if run.cancelled else "stopped at its time limit" if run.out_of_time else "finished"
+    rows = [
+        f"**{s.architecture}** {how} after {run.fit.epochs:.2f} epoch(s), {run.fit.steps} steps, "
+        f"in {run.seconds:.0f} s (training {run.fit.elapsed_s:.0f} s).",
+        "",
+        "| | accuracy |",
+        "| --- | ---: |",
+        f"| MNIST validation (5,000 training-set digits held out) | {_percent(run.fit.val_accuracy)} |",
+        f"| MNIST test (10,000 digits, never trained on) | **{_percent(run.test_accuracy)}** |",
+    ]
+    if u.trained or u.held_out:
+        before = f"the shipped {s.architecture}"
+        if u.held_out:
+            rows.append(f"| your {u.held_out} held-out drawings (never trained on) | **{_percent(u.held_out_after)}** "
+                        f"({before}: {_percent(u.held_out_before)}) |")
+        if u.trained:
+            rows.append(f"| your {u.trained} drawings it trained on (each counted {u.weight}× an epoch: "
+                        f"optimistic) | {_percent(u.trained_after)} ({before}: {_percent(u.trained_before)}) |")
+        if u.trained and not u.held_out:
+            rows.append("")
+            rows.append(f"_With {HOLDOUT_MIN_SAMPLES} drawings or more, one in five is "
+                        "held out to measure the network on drawings it never saw._")
+    return "\n".join(rows)
+
+
+def _confusion(run: rt.Run) -> pd.io.formats.style.Styler:
+    table = pd.DataFrame([[str(digit), *row] for digit, row in enumerate(run.confusion.tolist())],
+                         columns=CONFUSION_COLUMNS)
+
+    def shade(row: pd.Series) -> list[str]:
+        digit = int(row.iloc[0])
+        styles = [""]
+        for answer, count in enumerate(row.iloc[1:]):
+            if answer == digit:
+                styles.append("font-weight: bold")
+            elif count:
+                styles.append(f"background-color: rgba(220, 38, 38, {min(0.15 + count / 20, 0.8):.2f})")
+            else:
+                styles.append("color: #aaa")
+        return styles
+
+    return table.style.apply(shade, axis=1)
+
+
+def _mistakes(run: rt.Run) -> list[tuple[Image.Image, str]]:
+    return [(mnist_core.to_pil(m.image.float() / 255).resize((112, 112), Image.Resampling.NEAREST),
+             f"a {m.label}, answered {m.predicted} ({m.confidence:.0%})") for m in run.mistakes]
+
+
+def _models_table() -> pd.DataFrame:
+    """Every retrained model, newest first, with how it was made."""
+    rows = []
+    for model_id in reversed([m for m in mnist_core.list_models() if m not in SPECS]):
+        try:
+            info = model_info(model_id)
+        except Exception:  # a broken file: list it, so that it can be deleted
+            rows.append([model_id, "unreadable file", "", "", "", "", ""])
+            continue
+        user = info.get("user_samples") or {}
+        rows.append([model_id, info.get("name", ""), _percent(info.get("test_accuracy")),
+                     info.get("started_from", ""), info.get("epochs_trained", ""),
+                     f"{user.get('trained', 0)} (+{user.get('held_out', 0)} held out)",
+                     str(info.get("date", ""))[:16].replace("T", " ")])
+    return pd.DataFrame(rows, columns=["id", "name", "MNIST test", "started from", "epochs", "your drawings", "saved (UTC)"])
+
+
+def _models_update() -> tuple[pd.DataFrame, gr.Dropdown]:
+    table = _models_table()
+    ids = table["id"].tolist()
+    return table, gr.Dropdown(choices=ids, value=ids[0] if ids else None)
+
+
+def _samples_update(digit: str) -> tuple[list[tuple[Image.Image, str]], list[str], str, None]:
+    """The gallery of the user's drawings (as the networks see them), newest first."""
+    samples = list_user_samples()
+    total = len(samples)
+    if digit != "all":
+        samples = [s for s in samples if s.digit == int(digit)]
+    shown = samples[:SAMPLES_SHOWN]
+    images = [(Image.open(s.mnist28_path).convert("L").resize((112, 112), Image.Resampling.NEAREST), str(s.digit))
+              for s in shown]
+    note = (f"{total} drawing(s) kept (at most {MAX_USER_SAMPLES}); showing {len(shown)}"
+            f"{'' if digit == 'all' else f' of the {len(samples)} labelled {digit}'}, newest first. "
+            "They come from the Draw tab: when a network is wrong, say which digit you drew. "
+            "Select one to delete it.")
+    return images, [s.id for s in shown], note, None
+
+
+def retrain_tab(model_selector: gr.Dropdown | None = None,
+                model_choices: Callable[[], list[tuple[str, str]]] | None = None) -> None:
+    """Declare the Retrain tab and the /retrain API endpoint.
+
+    `model_selector`: the Draw tab's network dropdown, and `model_choices()` its (label, id)
+    choices. When the page loads and after a model is kept or deleted, the dropdown gets
+    the current choices; a newly kept model becomes its value.
+    """
+    default = rt.preset(rt.DEFAULT_ARCHITECTURE, "short")
+    gr.Markdown(
+        "Train a network again and use it in the Draw tab. The **short retrain** fine-tunes a network's "
+        "shipped weights for about half a minute on MNIST (with random distortions) plus your corrected drawings; "
+        "the **tutorial recipe** trains it from scratch as its tutorial does. One training runs at a time "
+        "on this server: a second one waits for it."
+    )
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            architecture = gr.Dropdown([(f"{spec.name} ({spec.id})", spec.id) for spec in SPECS.values()],
+                                       value=default.architecture, label="Network", filterable=False,
+                                       elem_id="retrain-network")
+            preset = gr.Radio(PRESETS, value="short", label="Settings from")
+            start = gr.Radio([("its shipped weights", "shipped"), ("scratch (random weights)", "scratch")],
+                             value=default.start, label="Start from")
+            epochs = gr.Slider(1, rt.MAX_EPOCHS, value=default.epochs, step=1, label="Epochs", elem_id="retrain-epochs")
+            with gr.Row():
+                lr = gr.Number(default.lr, label="Learning rate (peak, with one-cycle)", minimum=0, step=1e-4)
+                batch_size = gr.Number(default.batch_size, label="Batch size", precision=0, minimum=1,
+                                       maximum=rt.MAX_BATCH_SIZE)
+            with gr.Row():
+                optimizer = gr.Dropdown([("SGD", "sgd"), ("Adam", "adam"), ("AdamW", "adamw")],
+                                        value=default.optimizer, label="Optimizer", filterable=False)
+                schedule = gr.Dropdown([("one-cycle", "onecycle"), ("constant", "constant")],
+                                       value=default.schedule, label="Learning-rate schedule", filterable=False)
+            augment = gr.Checkbox(default.augment, label="Augment: random rotation, scale, shear, shift, stroke width")
+            use_samples = gr.Checkbox(True, label="Include your corrected drawings")
+            with gr.Accordion("More settings", open=False):
+                train_size = gr.Number(default.train_size or 0, precision=0, minimum=0, maximum=55_000,
+                                       label="MNIST training digits per epoch (0: all 55,000)")
+                time_budget_s = gr.Slider(10, rt.TIME_CAP_S, value=rt.TIME_CAP_S, step=10,
+                                          label="Time limit (seconds): training stops there")
+                seed = gr.Number(0, precision=0, minimum=0, label="Random seed")
+                name = gr.Textbox("", label="Name (optional)", max_length=60,
+                                  placeholder="e.g. lenet5 with my sevens")
+            with gr.Row():
+                start_button = gr.Button("Start", variant="primary")
+                cancel_button = gr.Button("Cancel", variant="stop")
+        with gr.Column(scale=2):
+            status = gr.Markdown("Choose a network and press **Start**.", elem_id="retrain-status")
+            with gr.Row():
+                loss_plot = gr.LinePlot(_table([]), x="epoch", y="value", color="series",
+                                        title="Loss", y_title="cross-entropy", height=260)
+                accuracy_plot = gr.LinePlot(_table([]), x="epoch", y="value",
+                                            color="series", title="Accuracy", y_title="accuracy", height=260)
+            summary = gr.Markdown()
+            with gr.Row(visible=False) as keep_row:
+                keep_button = gr.Button("Keep it as a new model", variant="primary")
+                discard_button = gr.Button("Throw it away")
+            new_model = gr.Textbox(label="New model (select it in the Draw tab)", interactive=False)
+            with gr.Accordion("Confusion matrix and the test digits it gets wrong", open=True):
+                confusion = gr.Dataframe(pd.DataFrame(columns=CONFUSION_COLUMNS), interactive=False,
+                                         label="MNIST test: true digit (rows) against the network's answer (columns)")
+                mistakes = gr.Gallery(label="Test digits it gets wrong, most confident first", columns=10,
+                                      height=300, object_fit="contain")
+    pending = gr.State(None, time_to_live=3600)  # a cancelled run, until kept or thrown away
+
+    with gr.Accordion("Your drawings", open=False) as samples_box:
+        with gr.Row():
+            digit_filter = gr.Dropdown(["all"] + [str(d) for d in range(10)], value="all", label="Show",
+                                       filterable=False, scale=0, min_width=120)
+            samples_note = gr.Markdown()
+        samples = gr.Gallery(label="Your drawings as the networks see them (28×28)", columns=12, height=260,
+                             object_fit="contain", allow_preview=False)
+        sample_ids = gr.State([])
+        selected_sample = gr.State(None)
+        delete_sample_button = gr.Button("Delete the selected drawing", size="sm")
+
+    with gr.Accordion("Retrained models", open=False):
+        models = gr.Dataframe(_models_table(), interactive=False, label=f"At most {rt.MAX_RETRAINED_MODELS} are kept")
+        with gr.Row():
+            model_to_delete = gr.Dropdown([], label="Model", filterable=False)
+            delete_model_button = gr.Button("Delete this model", size="sm", variant="stop")
+
+    controls = dict(architecture=architecture, start=start, epochs=epochs, lr=lr, batch_size=batch_size,
+                    optimizer=optimizer, schedule=schedule, augment=augment, use_user_samples=use_samples,
+                    train_size=train_size, time_budget_s=time_budget_s, seed=seed, name=name)
+    SETTINGS = set(controls.values())  # a set: the functions get one {component: value} dict
+
+    def values(given: dict[gr.components.Component, Any]) -> dict[str, Any]:
+        return {key: given[component] for key, component in controls.items()}
+    RESULTS = [status, loss_plot, accuracy_plot, summary, keep_row, new_model, confusion, mistakes, pending]
+
+    def announce(given: dict, request: gr.Request) -> None:
+        """Check the settings before queueing, and say what the run waits for."""
+        _settings(values(given))
+        waiting_for = rt.expect(request.session_hash)
+        if waiting_for:
+            gr.Info(f"Another training is running ({html.escape(waiting_for)}). Yours is queued and starts "
+                    "when it ends; Cancel takes it off the queue.")
+
+    def train(given: dict, request: gr.Request, progress: gr.Progress = gr.Progress()) -> Iterator[dict]:
+        settings = _settings(values(given))
+        yield {status: f"Starting: loading MNIST{' and your drawings' if settings.use_user_samples else ''}…",
+               summary: "", keep_row: gr.Row(visible=False), new_model: "", pending: None}
+        history: list[Progress] = []
+        shown_at = 0.0
+        try:
+            for update in rt.retrain(settings, owner=request.session_hash):
+                if isinstance(update, Progress):
+                    history.append(update)
+                    left = rt.eta_s(update, settings)
+                    progress(update.step / update.total_steps,
+                             desc=f"epoch {update.epoch:.2f} of {settings.epochs} · about {left:.0f} s left")
+                    if time.monotonic() - shown_at >= PLOT_EVERY_S or update.val_accuracy is not None:
+                        shown_at = time.monotonic()
+                        loss, accuracy = _curves(history)
+                        yield {status: f"Training {settings.architecture}: step {update.step} of {update.total_steps}, "
+                                       f"loss {update.loss:.3f}, about {left:.0f} s left.",
+                               loss_plot: loss, accuracy_plot: accuracy}
+                    continue
+                run = update
+                loss, accuracy = _curves(run.fit.history)
+                results = {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run),
+                           confusion: _confusion(run), mistakes: _mistakes(run)}
+                if run.cancelled:
+                    yield {**results, status: f"Cancelled. MNIST test accuracy so far: **{run.test_accuracy:.1%}**. "
+                                              "Keep this network or throw it away?",
+                           keep_row: gr.Row(visible=True), pending: run}
+                else:
+                    model_id = rt.save_run(run)
+                    yield {**results, new_model: model_id, pending: None,
+                           status: f"Done: MNIST test accuracy **{run.test_accuracy:.1%}**. Saved as "
+                                   f"**{model_id}**, now in the Draw tab's list of networks."}
+        except rt.Cancelled as error:
+            gr.Info(str(error))
+            yield {status: str(error)}
+        except rt.RetrainError as error:
+            raise gr.Error(str(error)) from None
+        except Exception as error:
+            log.exception("retraining failed")
+            raise gr.Error(f"Training failed, nothing was saved: {error}") from None
+
+    def cancel(request: gr.Request) -> None:
+        outcome = rt.cancel(request.session_hash)
+        if outcome == "stopping":
+            gr.Info("Stopping after the current step; then you can keep what was trained so far or throw it away.")
+        elif outcome == "unqueued":
+            gr.Info("Your queued training will not start.")
+        else:
+            gr.Info("You have no training running.")
+
+    def keep(run: rt.Run | None) -> tuple[Any, ...]:
+        if run is None:
+            raise gr.Error("There is nothing to keep: train a network first.")
+        try:
+            model_id = rt.save_run(run)
+        except rt.RetrainError as error:
+            raise gr.Error(str(error)) from None
+        return (f"Kept as **{model_id}**, now in the Draw tab's list of networks.", model_id,
+                gr.Row(visible=False), None)
+
+    def discard() -> tuple[Any, ...]:
+        return "Thrown away: nothing was saved.", "", gr.Row(visible=False), None
+
+    def delete_model(model_id: str | None) -> str:
+        try:
+            rt.delete_retrained_model(model_id)
+        except rt.RetrainError as error:
+            raise gr.Error(str(error)) from None
+        gr.Info(f"Deleted {html.escape(model_id)}.")
+        return ""
+
+    def select_sample(ids: list[str], event: gr.SelectData) -> str | None:
+        return ids[event.index] if event.index is not None and event.index < len(ids) else None
+
+    def delete_sample(sample_id: str | None, digit: str) -> tuple[Any, ...]:
+        if sample_id is None:
+            raise gr.Error("Select a drawing first.")
+        try:
+            delete_user_sample(sample_id)
+        except UserSampleError as error:
+            raise gr.Error(str(error)) from None
+        return _samples_update(digit)
+
+    def samples_label() -> gr.Checkbox:
+        return gr.Checkbox(label=f"Include your corrected drawings ({count_user_samples()})")
+
+    def refresh_selector(selected: str | None, new_model_id: str) -> gr.Dropdown:
+        """The Draw tab's choices now, with the new model selected. The value is left alone
+        otherwise (unless its model was deleted), so that no stray change event redraws the answer."""
+        choices = model_choices()
+        ids = [model_id for _, model_id in choices]
+        if new_model_id in ids:
+            return gr.Dropdown(choices=choices, value=new_model_id)
+        if selected in ids:
+            return gr.Dropdown(choices=choices)
+        return gr.Dropdown(choices=choices, value=model_selector.value if model_selector.value in ids else ids[0])
+
+    def refresh_on_load(selected: str | None) -> gr.Dropdown:
+        """A page gets the choices of when the server started: add the models saved since."""
+        return gr.skip() if model_choices() == model_selector.choices else refresh_selector(selected, "")
+
+    def models_changed(dependency: Any, on_load: bool = False) -> None:
+        """After a model is saved or deleted: the tab's list, and the Draw tab's selector."""
+        dependency = dependency.then(_models_update, None, [models, model_to_delete], api_visibility="private")
+        if model_selector is None or model_choices is None:
+            return
+        if on_load:
+            dependency.then(refresh_on_load, model_selector, model_selector, api_visibility="private")
+        else:
+            dependency.then(refresh_selector, [model_selector, new_model], model_selector, api_visibility="private")
+
+    private = dict(api_visibility="private")
+    for control in (architecture, preset):
+        control.change(_fill, [architecture, preset],
+                       [start, epochs, lr, batch_size, optimizer, schedule, augment, train_size], **private)
+    started = start_button.click(announce, SETTINGS, None, concurrency_limit=None, **private).success(
+        train, SETTINGS, RESULTS, concurrency_limit=1, concurrency_id=CONCURRENCY_ID,
+        show_progress_on=[status], **private)
+    models_changed(started)
+    cancel_button.click(cancel, None, None, concurrency_limit=None, **private)
+    models_changed(keep_button.click(keep, pending, [status, new_model, keep_row, pending], **private))
+    discard_button.click(discard, None, [status, new_model, keep_row, pending], **private)
+    models_changed(delete_model_button.click(delete_model, model_to_delete, new_model, **private))
+
+    sample_outputs = [samples, sample_ids, samples_note, selected_sample]
+    gr.on([samples_box.expand, digit_filter.change], _samples_update, digit_filter, sample_outputs, **private)
+    samples.select(select_sample, sample_ids, selected_sample, **private)
+    delete_sample_button.click(delete_sample, [selected_sample, digit_filter], sample_outputs, **private)
+    # On page load: the models and drawings saved since the server started.
+    models_changed(gr.on(None, samples_label, None, use_samples, **private), on_load=True)
+
+    gr.api(retrain_api, api_name="retrain", concurrency_limit=1, concurrency_id=CONCURRENCY_ID)
+
+
+def save_correction(image: str | None, digit: str | None) -> tuple[str, None]:
+    """Keep the drawing on show (a canvas data URL or an uploaded file's path) as a `digit`."""
+    if digit is None:
+        raise gr.Error("First choose the digit you drew.")
+    try:
+        save_user_sample(image, digit)
+    except (UserSampleError, mnist_core.InvalidImage) as error:
+        raise gr.Error(str(error)) from None
+    return (f"✓ Kept as a **{digit}**: {count_user_samples()} drawing(s) kept so far. The next retrain "
+            "(Retrain tab) learns from them; see or delete them there, under *Your drawings*.", None)
+
+
+def correction_control(image: gr.State) -> None:
+    """Declare the Draw tab's "That's wrong, it was a ___": the user gives the right digit and
+    the drawing on show (`image`) is kept for retraining (mnist_core.user_samples)."""
+    with gr.Group(elem_id="correction"):
+        digit = gr.Radio(DIGITS, label="Wrong answer? It was a…", elem_id="correct-digit")
+        keep = gr.Button("Keep this drawing to retrain with", size="sm", elem_id="keep-drawing")
+    note = gr.Markdown(elem_id="correction-note")
+    keep.click(save_correction, [image, digit], [note, digit], api_visibility="private")
+
+
+def retrain_api(architecture: str, epochs: int, lr: float | None = None, batch_size: int | None = None,
+                optimizer: str | None = None, augment: bool | None = None, schedule: str | None = None,
+                start: str | None = None, use_user_samples: bool = True, train_size: int | None = None,
+                time_budget_s: float | None = None, seed: int = 0, name: str = "",
+                request: gr.Request = None) -> Iterator[dict]:
+    """Retrain a network on MNIST (and the users' corrected drawings) and save it as a new model.
+
+    `architecture` is a network id (lenet5, cnn-10-20, ...); every other setting left out
+    takes the network's "short retrain" value: its shipped weights fine-tuned for
+    `epochs` with augmentation and a one-cycle learning rate. `start` is "shipped" or
+    "scratch"; `train_size` trains on only that many MNIST digits (0: all 55,000);
+    `time_budget_s` stops training early (at most 600). Streams {"status": "training", "step", ...} while it
+    trains, then {"status": "done", "model_id", "test_accuracy", ...}: the id that /predict
+    accepts. Cancelling the call stops the training and saves nothing.
+    """
+    try:
+        settings = rt.make_settings(architecture, epochs, lr=lr, batch_size=batch_size, optimizer=optimizer,
+                                    augment=augment, schedule=schedule, start=start, use_user_samples=use_user_samples,
+                                    train_size=train_size, time_budget_s=time_budget_s, seed=seed, name=name)
+        for update in rt.retrain(settings, owner=request.session_hash if request else ""):
+            if isinstance(update, Progress):
+                yield {"status": "training", "step": update.step, "total_steps": update.total_steps,
+                       "epoch": round(update.epoch, 3), "loss": update.loss, "train_accuracy": update.train_accuracy,
+                       "val_accuracy": update.val_accuracy, "elapsed_s": round(update.elapsed_s, 1),
+                       "eta_s": round(rt.eta_s(update, settings), 1)}
+                continue
+            model_id = rt.save_run(update)
+            yield {"status": "done", "model_id": model_id, "name": model_info(model_id).get("name"),
+                   "val_accuracy": update.fit.val_accuracy, "test_accuracy": update.test_accuracy,
+                   "epochs_trained": round(update.fit.epochs, 3), "steps": update.fit.steps,
+                   "stopped_at_time_limit": update.out_of_time, "seconds": round(update.seconds, 1),
+                   "user_samples": dataclasses.asdict(update.user), "settings": dataclasses.asdict(settings)}
+    except rt.RetrainError as error:
+        raise gr.Error(str(error)) from None
+    except Exception as error:
+        log.exception("retraining failed")
+        raise gr.Error(f"Training failed, nothing was saved: {error}") from None
+
+
+if __name__ == "__main__":  # the tab alone, for trying it out: python retrain_tab.py
+    with gr.Blocks(title="MNIST Sketch Lab: Retrain") as demo:
+        retrain_tab()
+    demo.launch()

@@ -1,0 +1,108 @@
+// The Draw tab's canvas. Runs as the `js_on_load` of a gr.HTML, which provides
+// `element` (the component's root), `props` (`props.value` is the component's value) and
+// `trigger` (fires an event of the component).
+//
+// Strokes are kept as points in canvas units (0..1) and painted with a round brush through
+// quadratic curves, so they look like ink at any size. While a stroke is drawn, and at once
+// when it ends, the drawing is rendered into a small PNG (black ink on white) that becomes this
+// component's value: Gradio then fires the component's "change" event, which sends it to Python.
+// When a stroke ends, and after Undo or Clear, a "stroke_end" event follows.
+const canvas = element.querySelector("#sketchpad");
+const ctx = canvas.getContext("2d");
+const SEND_SIZE = 112; // side in px of the PNG sent to Python (4 x MNIST's 28)
+const BRUSH = 1 / 14; // brush width as a fraction of the canvas side
+const LIVE_EVERY_MS = 100; // at most one update per this many ms while drawing
+const INK = "#111";
+
+const strokes = []; // [[x, y], ...] per stroke, x and y in 0..1
+let stroke = null; // the stroke being drawn, if any
+let lastSent = 0;
+
+function paint(c, size, background) {
+  c.fillStyle = background;
+  c.fillRect(0, 0, size, size);
+  c.strokeStyle = INK;
+  c.lineWidth = BRUSH * size;
+  c.lineCap = "round";
+  c.lineJoin = "round";
+  for (const points of strokes) {
+    const p = points.map(([x, y]) => [x * size, y * size]);
+    c.beginPath();
+    c.moveTo(p[0][0], p[0][1]);
+    if (p.length === 1) c.lineTo(p[0][0] + 0.01, p[0][1]); // a dot
+    for (let i = 1; i < p.length - 1; i++) {
+      // curve through each point towards the midpoint of the next segment
+      c.quadraticCurveTo(p[i][0], p[i][1], (p[i][0] + p[i + 1][0]) / 2, (p[i][1] + p[i + 1][1]) / 2);
+    }
+    if (p.length > 1) c.lineTo(p[p.length - 1][0], p[p.length - 1][1]);
+    c.stroke();
+  }
+}
+
+let frame = 0;
+function repaint() {
+  cancelAnimationFrame(frame);
+  frame = requestAnimationFrame(() => paint(ctx, canvas.width, "#fff"));
+}
+
+const small = document.createElement("canvas");
+small.width = small.height = SEND_SIZE;
+function send() {
+  lastSent = performance.now();
+  if (strokes.length === 0) {
+    props.value = "";
+  } else {
+    paint(small.getContext("2d"), SEND_SIZE, "#fff");
+    props.value = small.toDataURL("image/png");
+  }
+}
+
+function point(e) {
+  const r = canvas.getBoundingClientRect();
+  return [(e.clientX - r.left) / r.width, (e.clientY - r.top) / r.height];
+}
+
+canvas.addEventListener("pointerdown", (e) => {
+  if (e.button !== 0) return;
+  canvas.setPointerCapture(e.pointerId);
+  stroke = [point(e)];
+  strokes.push(stroke);
+  repaint();
+});
+canvas.addEventListener("pointermove", (e) => {
+  if (!stroke) return;
+  const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+  for (const ev of events.length ? events : [e]) stroke.push(point(ev));
+  repaint();
+  if (performance.now() - lastSent >= LIVE_EVERY_MS) send();
+});
+function end() {
+  if (!stroke) return;
+  stroke = null;
+  send();
+  trigger("stroke_end");
+}
+canvas.addEventListener("pointerup", end);
+canvas.addEventListener("pointercancel", end);
+
+element.querySelector(".undo").addEventListener("click", () => {
+  strokes.pop();
+  repaint();
+  send();
+  trigger("stroke_end");
+});
+element.querySelector(".clear").addEventListener("click", () => {
+  strokes.length = 0;
+  repaint();
+  send();
+  trigger("stroke_end");
+});
+
+// Keep the canvas sharp at any size and pixel density (the page is responsive).
+new ResizeObserver(() => {
+  const side = Math.round(canvas.clientWidth * (window.devicePixelRatio || 1));
+  if (side > 0 && side !== canvas.width) {
+    canvas.width = canvas.height = side;
+    paint(ctx, side, "#fff");
+  }
+}).observe(canvas);

@@ -1,0 +1,68 @@
+"""The /predict endpoint, called with gradio_client against the real server (python app.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image, ImageDraw
+
+import mnist_core
+
+
+def digit_image(path: Path, digit: str | None) -> Path:
+    """A handwritten-looking digit as a photo would have it: black ink on white, 280x280 PNG."""
+    image = Image.new("L", (280, 280), 255)
+    pen = ImageDraw.Draw(image)
+    if digit == "1":
+        pen.line([(140, 40), (140, 240)], fill=0, width=22)
+    elif digit == "0":
+        pen.ellipse([80, 40, 200, 240], outline=0, width=22)
+    image.save(path)
+    return path
+
+
+# The server under test keeps its user data in a temporary folder: it has the shipped networks only.
+SHIPPED = [model_id for model_id in mnist_core.list_models() if model_id in mnist_core.SPECS]
+ANY_MODEL = SHIPPED[0]  # for answers that do not depend on the network
+
+
+@pytest.fixture(scope="module")
+def client(app_url: str) -> Client:
+    return Client(app_url, verbose=False)
+
+
+@pytest.mark.parametrize("model_id", SHIPPED)
+@pytest.mark.parametrize("digit", ["1", "0"])
+def test_predict_reads_a_drawn_digit(client: Client, tmp_path: Path, digit: str, model_id: str) -> None:
+    result = client.predict(handle_file(digit_image(tmp_path / f"{digit}.png", digit)), model_id, api_name="/predict")
+
+    assert result["label"] == digit
+    confidences = {c["label"]: c["confidence"] for c in result["confidences"]}
+    assert sorted(confidences) == [str(d) for d in range(10)]
+    assert sum(confidences.values()) == pytest.approx(1.0, abs=1e-4)
+    assert max(confidences, key=confidences.get) == digit
+
+
+def test_predict_says_nothing_drawn_for_a_blank_image(client: Client, tmp_path: Path) -> None:
+    result = client.predict(handle_file(digit_image(tmp_path / "blank.png", None)), ANY_MODEL, api_name="/predict")
+
+    assert result["label"] == "Nothing drawn"
+    assert not result.get("confidences")
+
+
+def test_predict_refuses_an_unknown_model(client: Client, tmp_path: Path) -> None:
+    with pytest.raises(Exception, match=r"Unknown model 'no-such-net'\. Available models: "):
+        client.predict(handle_file(digit_image(tmp_path / "1.png", "1")), "no-such-net", api_name="/predict")
+
+
+def test_predict_refuses_an_unreadable_file(client: Client, tmp_path: Path) -> None:
+    not_an_image = tmp_path / "digit.png"
+    not_an_image.write_bytes(b"this is not a PNG")
+    with pytest.raises(mnist_core.InvalidImage) as invalid:
+        mnist_core.to_mnist(not_an_image)
+
+    with pytest.raises(Exception, match=re.escape(str(invalid.value))):
+        client.predict(handle_file(not_an_image), ANY_MODEL, api_name="/predict")

@@ -1,0 +1,143 @@
+"""The Draw tab end to end: real Chromium, real server, drawing with the mouse and a finger."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import Browser, Page, expect
+
+import mnist_core
+
+Points = list[tuple[float, float]]  # in canvas units: (0, 0) top left, (1, 1) bottom right
+ONE: Points = [(0.5, 0.15 + 0.7 * i / 20) for i in range(21)]
+ZERO: Points = [(0.5 + 0.22 * math.cos(a), 0.5 + 0.33 * math.sin(a))
+                for a in (-math.pi / 2 + 2.1 * math.pi * i / 40 for i in range(41))]
+
+
+def open_app(browser: Browser, url: str, **context_options) -> Page:
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 1000}, **context_options})
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator("#sketchpad")).to_be_visible(timeout=30_000)
+    return page
+
+
+@pytest.fixture
+def page(browser: Browser, app_url: str) -> Iterator[Page]:
+    page = open_app(browser, app_url)
+    yield page
+    page.context.close()
+
+
+def on_canvas(page: Page, points: Points) -> list[tuple[float, float]]:
+    box = page.locator("#sketchpad").bounding_box()
+    assert box is not None
+    return [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
+
+
+def draw(page: Page, points: Points) -> None:
+    """One stroke with the mouse on #sketchpad."""
+    at = on_canvas(page, points)
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for x, y in at[1:]:
+        page.mouse.move(x, y)
+    page.mouse.up()
+
+
+def answer(page: Page):
+    return page.locator("#prediction .digit")
+
+
+def canvas_is_blank(page: Page) -> bool:
+    return page.eval_on_selector("#sketchpad", """canvas => {
+        const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        return pixels.every((v) => v === 255);
+    }""")
+
+
+def test_page_is_ready_to_draw_and_says_nothing_is_drawn(page: Page) -> None:
+    expect(answer(page)).to_have_text("?")
+    expect(page.locator("#prediction")).to_contain_text("Nothing drawn")
+    assert page.eval_on_selector("#sketchpad", "c => getComputedStyle(c).touchAction") == "none"
+    box = page.locator("#sketchpad").bounding_box()
+    assert box is not None and 380 <= box["width"] <= 420 and box["width"] == box["height"]
+
+
+def test_draws_a_one_and_a_zero(page: Page) -> None:
+    draw(page, ONE)
+    expect(answer(page)).to_have_text("1")
+    expect(page.locator("#seen img")).to_be_visible()
+
+    page.locator(".sketch-tools .clear").click()
+    expect(answer(page)).to_have_text("?")
+    draw(page, ZERO)
+    expect(answer(page)).to_have_text("0")
+    # every network answers, for the finished drawing: the selected one as above
+    rows = page.locator("#compare tbody tr")
+    shipped = [model_id for model_id in mnist_core.list_models() if model_id in mnist_core.SPECS]
+    expect(rows).to_have_count(len(shipped))  # the server's user data is empty: no retrained models
+    selected = page.locator("#model input").input_value()
+    expect(rows.filter(has_text=selected).locator("td").nth(1)).to_have_text("0")
+
+
+def test_clear_and_undo_erase_the_drawing(page: Page) -> None:
+    draw(page, ONE)
+    expect(answer(page)).to_have_text("1")
+    page.locator(".sketch-tools .clear").click()
+    expect(answer(page)).to_have_text("?")
+    expect(page.locator("#prediction")).to_contain_text("Nothing drawn")
+    expect(page.locator("#seen img")).to_have_count(0)
+    assert canvas_is_blank(page)
+
+    draw(page, ONE)
+    expect(answer(page)).to_have_text("1")
+    draw(page, [(0.3, 0.9), (0.7, 0.9)])  # a second stroke, then Undo takes it back
+    page.locator(".sketch-tools .undo").click()
+    expect(answer(page)).to_have_text("1")
+    page.locator(".sketch-tools .undo").click()
+    expect(answer(page)).to_have_text("?")
+    assert canvas_is_blank(page)
+
+
+def test_answer_follows_the_pen_before_the_stroke_ends(page: Page) -> None:
+    at = on_canvas(page, ONE)
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for x, y in at[1:]:
+        page.mouse.move(x, y)
+        page.wait_for_timeout(30)
+    expect(answer(page)).not_to_have_text("?")  # the mouse button is still down
+    page.mouse.up()
+    expect(answer(page)).to_have_text("1")
+
+
+def test_draws_with_a_finger_on_a_phone(browser: Browser, app_url: str) -> None:
+    page = open_app(browser, app_url, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    try:
+        box = page.locator("#sketchpad").bounding_box()
+        assert box is not None and box["width"] <= 390
+        touch = page.context.new_cdp_session(page)
+        at = on_canvas(page, ONE)
+        touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": at[0][0], "y": at[0][1]}]})
+        for x, y in at[1:]:
+            touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        expect(answer(page)).to_have_text("1")
+    finally:
+        page.context.close()
+
+
+def test_an_uploaded_photo_goes_through_the_same_path(page: Page, tmp_path: Path) -> None:
+    photo = Image.new("RGB", (300, 400), (235, 230, 220))  # paper, dark ink
+    ImageDraw.Draw(photo).ellipse([90, 60, 210, 340], outline=(30, 30, 40), width=24)
+    photo.save(tmp_path / "zero.jpg")
+
+    page.get_by_text("upload a photo or scan").click()
+    page.locator("#upload input[type=file]").set_input_files(tmp_path / "zero.jpg")
+    expect(answer(page)).to_have_text("0")
+    expect(page.locator("#seen img")).to_be_visible()

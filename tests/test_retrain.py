@@ -1,0 +1,468 @@
+"""Retraining (mnist_core.retrain) and the /retrain endpoint, against a real server.
+
+The server (python app.py) runs on a free loopback port with its own temporary user data
+folder (SKETCHLAB_DATA_DIR). Runs are tiny (a few hundred MNIST digits), so the file
+takes a minute or two on 2 cores; nothing here depends on how fast anything is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.utils import Status
+from PIL import Image, ImageDraw
+
+import mnist_core
+from mnist_core import retrain as rt
+from mnist_core import user_samples as us
+from mnist_core.weights import WEIGHTS_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = dict(architecture="lenet5", epochs=1, train_size=400)  # a few seconds of training
+START_TIMEOUT_S = 180
+WAIT_S = 120  # generous bound on a state a test waits for, so a hang fails instead of blocking
+
+
+def digit_png(path: Path, digit: str = "1") -> Path:
+    """A digit as a photo or the canvas has it: dark ink on white."""
+    image = Image.new("L", (280, 280), 255)
+    pen = ImageDraw.Draw(image)
+    if digit == "1":
+        pen.line([(140, 40), (140, 240)], fill=0, width=22)
+    elif digit == "7":
+        pen.line([(60, 60), (220, 60), (120, 240)], fill=0, width=20, joint="curve")
+    elif digit == "0":
+        pen.ellipse([80, 40, 200, 240], outline=0, width=22)
+    image.save(path)
+    return path
+
+
+def shipped_hashes() -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(WEIGHTS_DIR.glob("*"))}
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty user data folder for this process (retrained models, user drawings)."""
+    monkeypatch.setenv("SKETCHLAB_DATA_DIR", str(tmp_path / "user_data"))
+    return tmp_path / "user_data"
+
+
+def run_to_end(settings: rt.RetrainSettings, **kwargs) -> rt.Run:
+    updates = list(rt.retrain(settings, **kwargs))
+    assert isinstance(updates[-1], rt.Run) and not any(isinstance(u, rt.Run) for u in updates[:-1])
+    return updates[-1]
+
+
+# --- Settings --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    (dict(architecture="no-such-net", epochs=1), "Unknown network 'no-such-net'. Choose one of: "),
+    (dict(architecture="../weights/lenet5", epochs=1), "Unknown network '../weights/lenet5'"),
+    (dict(architecture="lenet5", epochs=0), "Epochs must be a whole number from 1 to 20, not 0."),
+    (dict(architecture="lenet5", epochs=10_000), "Epochs must be a whole number from 1 to 20"),
+    (dict(architecture="lenet5", epochs=1.5), "Epochs must be a whole number"),
+    (dict(architecture="lenet5", epochs=1, lr=-1), "The learning rate must be a number above 0"),
+    (dict(architecture="lenet5", epochs=1, lr=float("nan")), "The learning rate must be a number"),
+    (dict(architecture="lenet5", epochs=1, batch_size=0), "The batch size must be a whole number from 1 to 1024"),
+    (dict(architecture="lenet5", epochs=1, optimizer="rmsprop"), "The optimizer must be one of sgd, adam, adamw"),
+    (dict(architecture="lenet5", epochs=1, start="elsewhere"), "Start must be one of shipped, scratch"),
+    (dict(architecture="lenet5", epochs=1, train_size=10**9), "The number of training digits must be"),
+    (dict(architecture="lenet5", epochs=1, time_budget_s=10**6), "The time limit (seconds) must be"),
+])
+def test_out_of_range_settings_are_refused_with_a_clear_message(given: dict, message: str) -> None:
+    with pytest.raises(rt.RetrainError) as refused:
+        rt.make_settings(**given)
+    assert str(refused.value).startswith(message)
+
+
+def test_missing_settings_take_the_short_preset() -> None:
+    settings = rt.make_settings("lenet5", 2)
+
+    assert settings.epochs == 2
+    assert settings == rt.RetrainSettings(**{**vars(rt.preset("lenet5")), "epochs": 2})
+    assert rt.make_settings(rt.DEFAULT_ARCHITECTURE).epochs == rt.preset(rt.DEFAULT_ARCHITECTURE).epochs
+
+
+# --- User drawings ---------------------------------------------------------------
+
+
+def test_user_samples_round_trip_through_the_imagefolder_layout(data_dir: Path, tmp_path: Path) -> None:
+    from torchvision.datasets import ImageFolder
+
+    ids = {us.save_user_sample(Image.open(digit_png(tmp_path / "7.png", "7")), 7): 7,
+           us.save_user_sample(digit_png(tmp_path / "1.png", "1"), "1"): 1}
+
+    for kind in ("drawn", "mnist28"):
+        # Any tool reads them: one folder per digit, as torchvision's ImageFolder expects;
+        # all ten are there (empty ones too), so the class index is the digit.
+        dataset = ImageFolder(str(data_dir / "samples" / kind), allow_empty=True)
+        assert dataset.classes == [str(d) for d in range(10)]
+        assert sorted((Path(path).stem, c) for path, c in dataset.samples) == sorted(ids.items())
+    first = next(iter(ids))
+    assert Image.open(data_dir / "samples" / "mnist28" / "7" / f"{first}.png").size == (28, 28)
+    assert Image.open(data_dir / "samples" / "drawn" / "7" / f"{first}.png").size == (280, 280)
+
+    images, labels = us.load_user_samples()
+    expected = {7: mnist_core.to_mnist(digit_png(tmp_path / "7b.png", "7")), 1: mnist_core.to_mnist(tmp_path / "1.png")}
+    assert images.shape == (2, 28, 28) and sorted(labels.tolist()) == [1, 7]
+    for image, label in zip(images, labels.tolist()):
+        assert (image.float() / 255 - expected[label][0]).abs().max() <= 1 / 255 + 1e-6
+    assert [s.id for s in us.list_user_samples()] != [] and us.count_user_samples() == 2
+
+    us.delete_user_sample(first)
+    assert us.count_user_samples() == 1
+    assert not any(first in p.name for p in files_under(data_dir))
+    with pytest.raises(us.UserSampleError, match="already deleted"):
+        us.delete_user_sample(first)
+
+
+@pytest.mark.parametrize("sample_id", ["../../weights/lenet5", "0" * 31 + "/", "", None])
+def test_a_sample_id_never_becomes_a_path(data_dir: Path, sample_id: object) -> None:
+    with pytest.raises(us.UserSampleError, match="No drawing with id"):
+        us.delete_user_sample(sample_id)  # type: ignore[arg-type]
+
+
+def test_bad_corrections_are_refused(data_dir: Path, tmp_path: Path) -> None:
+    blank = Image.new("L", (280, 280), 255)
+    with pytest.raises(us.UserSampleError, match="Nothing is drawn"):
+        us.save_user_sample(blank, 3)
+    with pytest.raises(us.UserSampleError, match="Nothing is drawn"):
+        us.save_user_sample(None, 3)  # type: ignore[arg-type]
+    for digit in (10, -1, "x", True):
+        with pytest.raises(us.UserSampleError, match="The digit must be one of 0–9"):
+            us.save_user_sample(digit_png(tmp_path / "1.png"), digit)  # type: ignore[arg-type]
+    with pytest.raises(mnist_core.InvalidImage):
+        us.save_user_sample(b"not an image", 1)
+    assert us.count_user_samples() == 0
+
+
+def test_the_user_dataset_has_a_size_cap(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(us, "MAX_USER_SAMPLES", 2)
+    image = Image.open(digit_png(tmp_path / "1.png"))
+    us.save_user_sample(image, 1)
+    us.save_user_sample(image, 1)
+    with pytest.raises(us.UserSampleError, match=r"The collection of drawings is full \(2\)"):
+        us.save_user_sample(image, 1)
+    assert us.count_user_samples() == 2
+
+
+# --- Runs in this process -----------------------------------------------------------
+
+
+def test_a_cancelled_run_can_be_kept_or_thrown_away(data_dir: Path) -> None:
+    before = shipped_hashes()
+    settings = rt.make_settings(**{**TINY, "train_size": 5000})
+    runs = []
+    for _ in range(2):
+        for update in rt.retrain(settings, owner="me", report_every=1):
+            if isinstance(update, rt.Run):
+                runs.append(update)
+            elif update.step == 1:
+                assert rt.cancel("someone else") == "nothing"
+                assert rt.cancel("me") == "stopping"
+    kept, thrown_away = runs
+
+    assert kept.cancelled and thrown_away.cancelled and not kept.out_of_time
+    assert kept.fit.steps < settings.train_size // settings.batch_size
+    assert files_under(data_dir) == []  # nothing is written before the user keeps it
+    model_id = rt.save_run(kept)
+    del thrown_away
+    assert files_under(data_dir) == [data_dir / "models" / f"{model_id}.safetensors"]
+    assert mnist_core.list_models()[-1] == model_id
+    assert mnist_core.model_info(model_id)["stopped"] == "cancelled"
+    assert shipped_hashes() == before
+
+
+def test_a_run_stops_at_its_time_limit(data_dir: Path) -> None:
+    run = run_to_end(rt.make_settings(**{**TINY, "train_size": 55_000, "time_budget_s": 1}))
+
+    assert run.out_of_time and not run.cancelled
+    assert run.fit.epochs < 1
+
+
+def test_a_failed_run_leaves_no_files(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = shipped_hashes()
+
+    def broken_fit(*args, **kwargs):
+        raise RuntimeError("the disk caught fire")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(rt, "fit", broken_fit)
+        with pytest.raises(RuntimeError, match="the disk caught fire"):
+            run_to_end(rt.make_settings(**TINY))
+    assert files_under(data_dir) == []
+
+    # Saving fails half-way through writing the file: no half-written file is left.
+    run = run_to_end(rt.make_settings(**TINY))  # the slot was released: a new run starts
+
+    def half_written(tensors, path, metadata=None):
+        Path(path).write_bytes(b"half a safetensors file")
+        raise OSError("No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("mnist_core.weights.save_file", half_written)
+        with pytest.raises(OSError, match="No space left"):
+            rt.save_run(run)
+    assert files_under(data_dir / "models") == []
+    assert mnist_core.list_models() == [m for m in mnist_core.SPECS if m in mnist_core.list_models()]
+    assert shipped_hashes() == before
+
+
+def test_retrained_model_ids_are_made_here_never_from_names(data_dir: Path) -> None:
+    run = run_to_end(rt.make_settings(**TINY, name="../../weights/lenet5\n<b>mine</b>"))
+    model_id = rt.save_run(run)
+
+    assert rt.MODEL_ID_PATTERN.match(model_id) and model_id.startswith("lenet5-")
+    assert files_under(data_dir) == [data_dir / "models" / f"{model_id}.safetensors"]
+    assert mnist_core.model_info(model_id)["name"] == "../../weights/lenet5 <b>mine</b>"
+    for bad in ("lenet5", "../weights/lenet5", "no-such-model"):
+        with pytest.raises(rt.RetrainError):
+            rt.delete_retrained_model(bad)
+    rt.delete_retrained_model(model_id)
+    assert files_under(data_dir) == []
+
+
+def test_the_number_of_retrained_models_is_capped(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rt, "MAX_RETRAINED_MODELS", 1)
+    rt.save_run(run_to_end(rt.make_settings(**TINY)))
+    with pytest.raises(rt.RetrainError, match="There are already 1 retrained models"):
+        run_to_end(rt.make_settings(**TINY))
+
+
+def test_user_drawings_are_trained_on_and_scored(data_dir: Path, tmp_path: Path) -> None:
+    for i in range(3):
+        us.save_user_sample(digit_png(tmp_path / f"{i}.png", "7"), 7)
+
+    run = run_to_end(rt.make_settings(**TINY))
+
+    assert run.user.trained == 3 and run.user.held_out == 0
+    assert run.user.weight == rt.user_sample_weight(3, TINY["train_size"]) >= 1
+    assert run.user.trained_before is not None and run.user.trained_after is not None
+
+
+# --- The server -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
+    """A user data folder that already holds a retrained model and a drawing, as a server
+    finds it after a restart: (folder, the model's id, the drawing's id)."""
+    folder = tmp_path_factory.mktemp("server") / "user_data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKETCHLAB_DATA_DIR", str(folder))
+        model_id = rt.save_run(run_to_end(rt.make_settings(**TINY, name="from before the restart")))
+        sample_id = us.save_user_sample(digit_png(tmp_path_factory.mktemp("png") / "7.png", "7"), 7)
+    yield folder, model_id, sample_id
+
+
+@pytest.fixture(scope="module")
+def server(server_data: tuple[Path, str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python app.py` on a free loopback port with the user data folder above; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_ANALYTICS_ENABLED": "False", "SKETCHLAB_DATA_DIR": str(server_data[0])}
+    log_path = tmp_path_factory.mktemp("app") / "app.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"app.py exited with code {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"app.py did not answer within {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def client(server: str) -> Client:
+    return Client(server, verbose=False)  # a new session for each test
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {WAIT_S} s for {what}")
+        time.sleep(0.1)
+
+
+def draw_tab_choices(url: str) -> list[str]:
+    """The model ids the Draw tab's selector offers to a page loading now."""
+    config = json.load(urllib.request.urlopen(url + "config", timeout=30))
+    dropdown = next(c for c in config["components"] if c["props"].get("elem_id") == "model")
+    return [choice[1] for choice in dropdown["props"]["choices"]]
+
+
+def test_models_and_drawings_from_before_a_restart_are_there(server: str, client: Client, tmp_path: Path,
+                                                              server_data: tuple[Path, str, str]) -> None:
+    folder, model_id, sample_id = server_data
+
+    assert model_id in draw_tab_choices(server)
+    result = client.predict(handle_file(digit_png(tmp_path / "1.png", "1")), model_id, api_name="/predict")
+    assert result["label"] == "1"
+    assert (folder / "samples" / "mnist28" / "7" / f"{sample_id}.png").exists()
+
+
+def test_retrain_streams_progress_and_predict_accepts_the_new_model(server: str, client: Client, tmp_path: Path,
+                                                                    server_data: tuple[Path, str, str]) -> None:
+    folder = server_data[0]
+    before = shipped_hashes()
+    job = client.submit(architecture="lenet5", epochs=1, train_size=600, api_name="/retrain")
+    updates = list(job)
+
+    assert updates[-1]["status"] == "done"
+    training = [u for u in updates[:-1] if u["status"] == "training"]
+    assert training and all(0 < u["step"] <= u["total_steps"] for u in training)
+    done = updates[-1]
+    model_id = done["model_id"]
+    assert 0.9 < done["test_accuracy"] <= 1
+    assert done["name"].startswith("lenet5 · retrained ")
+    assert (folder / "models" / f"{model_id}.safetensors").exists()
+    result = client.predict(handle_file(digit_png(tmp_path / "0.png", "0")), model_id, api_name="/predict")
+    assert result["label"] == "0"
+    assert shipped_hashes() == before
+
+
+def test_retrain_refuses_bad_parameters_with_clear_messages(client: Client) -> None:
+    for given, message in [
+        (dict(architecture="no-such-net", epochs=1), "Unknown network 'no-such-net'. Choose one of: "),
+        (dict(architecture="lenet5", epochs=0), "Epochs must be a whole number from 1 to 20, not 0."),
+        (dict(architecture="lenet5", epochs=1, lr=-1.0), "The learning rate must be a number above 0"),
+        (dict(architecture="lenet5", epochs=1, optimizer="rmsprop"), "The optimizer must be one of sgd, adam, adamw"),
+    ]:
+        with pytest.raises(Exception, match=message.replace(".", r"\.").replace("(", r"\(")):
+            client.predict(**given, api_name="/retrain")
+
+
+def test_predict_refuses_an_unknown_retrained_model(client: Client, tmp_path: Path) -> None:
+    with pytest.raises(Exception, match=r"Unknown model 'lenet5-0000-beef'\. Available models: "):
+        client.predict(handle_file(digit_png(tmp_path / "1.png")), "lenet5-0000-beef", api_name="/predict")
+
+
+def test_one_training_at_a_time_a_second_is_queued_and_cancel_saves_nothing(
+        server: str, client: Client, server_data: tuple[Path, str, str]) -> None:
+    models = server_data[0] / "models"
+    before = files_under(models)
+    long_run = dict(architecture="lenet5", epochs=1, train_size=55_000, time_budget_s=120.0)
+    first = client.submit(**long_run, api_name="/retrain")
+    second = Client(server, verbose=False).submit(**long_run, api_name="/retrain")
+
+    wait_for(lambda: first.status().code == Status.ITERATING or first.done(), "the first run to report progress")
+    wait_for(lambda: second.status().code == Status.IN_QUEUE, "the second run to wait in the queue")
+    assert not first.done()
+    assert second.status().rank == 0  # next in line
+
+    second.cancel()
+    first.cancel()
+    wait_for(first.done, "the first run to stop")
+
+    # The slot is free again: a new run starts and finishes, and only its model is saved.
+    done = client.predict(**TINY, api_name="/retrain")
+    assert done["status"] == "done"
+    assert files_under(models) == sorted(before + [models / f"{done['model_id']}.safetensors"])
+
+
+@pytest.fixture
+def page(browser, server: str):
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    page.goto(server)
+    expect(page.locator("#sketchpad")).to_be_visible(timeout=30_000)
+    yield page
+    page.context.close()
+
+
+def samples_of(folder: Path, digit: int) -> int:
+    return len(list((folder / "samples" / "mnist28" / str(digit)).glob("*.png")))
+
+
+def test_the_draw_tab_keeps_a_corrected_drawing(page, server_data: tuple[Path, str, str]) -> None:
+    from playwright.sync_api import expect
+
+    folder = server_data[0]
+    box = page.locator("#sketchpad").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15)
+    page.mouse.down()
+    for i in range(1, 21):
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.15 + 0.035 * i))
+    page.mouse.up()
+    expect(page.locator("#prediction .digit")).to_have_text("1", timeout=30_000)
+    before = samples_of(folder, 4)
+
+    page.locator("#correct-digit").get_by_label("4", exact=True).check()
+    page.locator("#keep-drawing").click()
+
+    expect(page.locator("#correction-note")).to_contain_text("Kept as a 4", timeout=30_000)
+    assert samples_of(folder, 4) == before + 1
+    drawn = max((folder / "samples" / "drawn" / "4").glob("*.png"), key=lambda p: p.stat().st_mtime)
+    assert Image.open(drawn).size[0] > 28  # the drawing as drawn, beside its 28x28
+
+
+def test_a_model_retrained_since_the_server_started_is_in_the_draw_tab(client: Client, browser, server: str) -> None:
+    from playwright.sync_api import expect
+
+    client.predict(**TINY, name="made for the browser test", api_name="/retrain")
+    page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    try:
+        page.goto(server)
+        page.locator("#model input").click()
+        page.get_by_role("option", name="made for the browser test").click()
+        expect(page.locator("#model input")).to_have_value(re.compile("made for the browser test"))
+    finally:
+        page.context.close()
+
+
+def test_the_retrain_tab_trains_a_model_that_the_draw_tab_selects(page) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Retrain").click()
+    page.locator("#retrain-network input").click()
+    page.get_by_role("option", name="LeNet-5 (lenet5)").click()
+    expect(page.locator("#retrain-epochs input[type=number]")).to_have_value("2")  # its short preset
+    page.get_by_text("More settings").click()
+    page.get_by_label("MNIST training digits per epoch").fill("1000")
+    page.get_by_label("Name (optional)").fill("made in the Retrain tab")
+    page.get_by_role("button", name="Start").click()
+
+    expect(page.locator("#retrain-status")).to_contain_text("Done: MNIST test accuracy", timeout=WAIT_S * 1000)
+    page.get_by_role("tab", name="Draw").click()
+    expect(page.locator("#model input")).to_have_value(re.compile("made in the Retrain tab"))
