@@ -275,7 +275,9 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                     if time.monotonic() - shown_at >= PLOT_EVERY_S or update.val_accuracy is not None:
                         shown_at = time.monotonic()
                         loss, accuracy = _curves(history)
-                        yield {status: f"Training {settings.architecture}: step {update.step} of {update.total_steps}, "
+                        trained = update.step == update.total_steps
+                        yield {status: "Trained: now testing it on the 10,000 MNIST test digits…" if trained else
+                                       f"Training {settings.architecture}: step {update.step} of {update.total_steps}, "
                                        f"loss {update.loss:.3f}, about {left:.0f} s left.",
                                loss_plot: loss, accuracy_plot: accuracy}
                     continue

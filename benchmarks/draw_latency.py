@@ -5,14 +5,15 @@ Chromium, and draws digits with the mouse on #sketchpad at a person's pace (live
 while drawing, as they do for a user). For every stroke it measures, in the page:
 
   stroke end -> answer on screen: from the pointerup to the first animation frame at which
-      #prediction shows the answer of the request carrying the finished drawing (the first
-      sketch request sent after the pointerup; its response is read to know that answer).
-      Trials where that answer differs from the one on screen at the pointerup are also
-      reported alone: there the screen visibly changes.
-  round trip: from that request being sent to its response arriving.
+      #prediction shows the answer to the finished drawing: the answer of the first call of
+      app.read_drawing (the canvas's server function) sent after the pointerup, read from its
+      response. Trials where that answer differs from the one on screen at the pointerup are
+      also reported alone: there the screen visibly changes.
+  its parts: pointerup -> call sent, round trip, response -> on screen.
 
-Then, in this process, the server-side predict time of the default model on those same
-drawings: decode the PNG data URL + mnist_core.to_mnist + forward (what app.py does per update).
+Then, in this process, the server-side time per drawing on those same drawings, with the
+default model: decode the PNG data URL + mnist_core.to_mnist, and all of read_drawing (that
++ forward + the answer's HTML).
 
     python benchmarks/draw_latency.py [--strokes 60] [--url http://127.0.0.1:7860]
 """
@@ -38,29 +39,29 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-# Records, in the page, every pointerup and every request of the canvas's "change" event
-# (fn_index DRAW_FN), with the time its answer is on screen: the first animation frame at which
-# #prediction shows it.
+# Records, in the page, every pointerup and every call of the canvas's server function
+# read_drawing (the answer's fast path), with the time its answer is on screen: the first
+# animation frame at which #prediction shows it.
 PAGE_PROBE = """
 window.bench = {ups: [], requests: []};
-const shown = () => document.querySelector("#prediction .digit").textContent;
+const shown = () => document.querySelector("#prediction .digit")?.textContent;
 window.addEventListener("pointerup", () => {
   window.bench.ups.push({up: performance.now(), before: shown(), requests: window.bench.requests.length});
 }, true);
 const originalFetch = window.fetch;
 window.fetch = async function (resource, options) {
   const body = options && typeof options.body === "string" ? options.body : "";
-  if (!String(resource).endsWith("/run/predict") || !body.includes('"data:image/png') ||
-      JSON.parse(body).fn_index !== DRAW_FN) {
+  if (!String(resource).includes("/component_server") || !body.includes('"read_drawing"') ||
+      !body.includes('"data:image/png')) {
     return originalFetch.apply(this, arguments);
   }
-  const request = {sent: performance.now(), payload: JSON.parse(body).data[0]};
+  const request = {sent: performance.now(), payload: JSON.parse(body).data.image};
   window.bench.requests.push(request);
   const response = await originalFetch.apply(this, arguments);
   request.received = performance.now();
   response.clone().json().then((result) => {
     const html = document.createElement("div");
-    html.innerHTML = result.data[1];
+    html.innerHTML = result;
     request.answer = html.querySelector(".digit").textContent;
     const superseded = () => window.bench.requests.some((r) => r.sent > request.sent && r.received);
     const look = (now) => {
@@ -141,16 +142,6 @@ def summary(name: str, values: list[float], qs: tuple[int, ...] = (50, 95)) -> s
     return f"{name:<44} n={len(values):<4} {parts}, max {max(values):6.1f} ms"
 
 
-def draw_fn_index(url: str) -> int:
-    """The index of the event that answers the canvas: its "change", with #prediction as an output."""
-    config = json.load(urllib.request.urlopen(url + "config"))
-    types = {c["id"]: c["type"] for c in config["components"]}
-    prediction = next(c["id"] for c in config["components"] if c["props"].get("elem_id") == "prediction")
-    return next(d["id"] for d in config["dependencies"]
-                if d["targets"] and d["targets"][0][1] == "change" and types[d["inputs"][0]] == "html"
-                and prediction in d["outputs"])
-
-
 def measure_browser(url: str, n_strokes: int) -> list[dict]:
     """Draw digits stroke by stroke; per stroke: its pointerup and the request with its drawing.
 
@@ -163,7 +154,7 @@ def measure_browser(url: str, n_strokes: int) -> list[dict]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.add_init_script(PAGE_PROBE.replace("DRAW_FN", str(draw_fn_index(url))))
+        page.add_init_script(PAGE_PROBE)
         page.goto(url)
         page.wait_for_selector("#sketchpad")
         draw(page, digits["1"][0])  # warm up: the first requests open connections
@@ -190,7 +181,8 @@ def measure_browser(url: str, n_strokes: int) -> list[dict]:
 
 
 def measure_server(payloads: list[str], repeats: int) -> tuple[list[float], list[float], str]:
-    """decode + to_mnist + forward of the default model, as app.py runs it, in ms."""
+    """Per drawing, in ms: decode + to_mnist, and all that read_drawing does (decode + to_mnist +
+    forward of the default model + the answer's HTML), in this process, as app.py runs it."""
     sys.path.insert(0, str(ROOT))
     import torch
 
@@ -201,12 +193,12 @@ def measure_server(payloads: list[str], repeats: int) -> tuple[list[float], list
     for _ in range(repeats):
         for payload in payloads:
             t0 = time.perf_counter()
-            x = app.to_tensor(payload)
+            app.to_tensor(payload)
             t1 = time.perf_counter()
-            app.confidences(x, model_id)
+            app.read_drawing({"image": payload, "model": model_id})
             t2 = time.perf_counter()
             preprocess.append((t1 - t0) * 1000)
-            total.append((t2 - t0) * 1000)
+            total.append((t2 - t1) * 1000)
     return preprocess, total, f"{model_id}, torch threads {torch.get_num_threads()}"
 
 
@@ -229,18 +221,23 @@ def main() -> None:
 
     latency = [max(0.0, s["visible"] - s["up"]) for s in strokes]
     changed = [max(0.0, s["visible"] - s["up"]) for s in strokes if s["answer"] != s["before"]]
-    round_trip = [s["received"] - s["sent"] for s in strokes if s["sent_after_up"]]
+    after_up = [s for s in strokes if s["sent_after_up"]]
+    to_send = [s["sent"] - s["up"] for s in after_up]
+    round_trip = [s["received"] - s["sent"] for s in after_up]
+    to_screen = [s["visible"] - s["received"] for s in after_up]
     preprocess, total, model = measure_server([s["payload"] for s in strokes], args.server_repeats)
 
     print(f"load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after; {os.cpu_count()} CPUs")
     print(summary("stroke end -> answer on screen", latency))
     if changed:
         print(summary("  of which the answer changed at stroke end", changed))
-    print(summary("  round trip of its request (sent after pointerup)", round_trip))
+    print(summary("  pointerup -> call sent", to_send))
+    print(summary("  round trip of the call", round_trip))
+    print(summary("  response -> on screen", to_screen))
     print(f"  strokes whose drawing was sent before the pointerup: {sum(not s['sent_after_up'] for s in strokes)}")
     print(f"server-side predict ({model}):")
     print(summary("  decode + to_mnist", preprocess, (50, 99)))
-    print(summary("  decode + to_mnist + forward", total, (50, 99)))
+    print(summary("  read_drawing: decode + to_mnist + forward", total, (50, 99)))
     answers = {d: [s["answer"] for s in strokes if s["digit"] == d] for d in digit_strokes()}
     print("answers after each stroke:", json.dumps(answers))
 

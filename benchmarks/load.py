@@ -18,6 +18,7 @@ tests/test_load.py runs the same round with real clients and asserts 0 errors.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -85,22 +86,30 @@ def drawings(folder: Path) -> dict[str, Path]:
     return files
 
 
+def client(url: str) -> Client:
+    """A gradio_client.Client for our local http:// server. ssl_verify=False: with it, the client
+    builds an SSL context (loading every CA certificate) for each request, even over plain http,
+    which cost 147 ms of client CPU per call here and made the client the bottleneck; there is no
+    TLS on 127.0.0.1 to verify."""
+    return Client(url, verbose=False, ssl_verify=not url.startswith("http://"))
+
+
 def run_round(url: str, files: dict[str, Path], users: int, calls: int, model_id: str = DEFAULT_MODEL) -> Round:
     """`users` threads, each with its own Client, each making `calls` /predict calls at once."""
     with ThreadPoolExecutor(users) as pool:
-        clients = list(pool.map(lambda _: Client(url, verbose=False), range(users)))
+        clients = list(pool.map(lambda _: client(url), range(users)))
     result = Round()
     start_line = threading.Barrier(users)
 
     def user(number: int) -> None:
         rng = random.Random(number)
-        client = clients[number]
+        user_client = clients[number]
         start_line.wait()
         for _ in range(calls):
             expected, path = rng.choice(list(files.items()))
             began = time.perf_counter()
             try:
-                answer: Any = client.predict(handle_file(str(path)), model_id, api_name="/predict")
+                answer: Any = user_client.predict(handle_file(str(path)), model_id, api_name="/predict")
                 label = answer.get("label") if isinstance(answer, dict) else str(answer)
             except Exception as error:  # noqa: BLE001 - every failure counts
                 with result.lock:
@@ -116,15 +125,15 @@ def run_round(url: str, files: dict[str, Path], users: int, calls: int, model_id
     with ThreadPoolExecutor(users) as pool:
         list(pool.map(user, range(users)))
     result.wall_s = time.perf_counter() - began
-    for client in clients:
-        client.close()
+    for each in clients:
+        each.close()
     return result
 
 
 def start_retrain(url: str, epochs: int) -> tuple[Client, Any]:
     """Start a retrain through /retrain and wait until it reports its first training step."""
-    client = Client(url, verbose=False)
-    job = client.submit(architecture=RETRAIN_ARCHITECTURE, epochs=epochs, api_name="/retrain")
+    trainer = client(url)
+    job = trainer.submit(architecture=RETRAIN_ARCHITECTURE, epochs=epochs, api_name="/retrain")
     deadline = time.monotonic() + 300
     while not training(job):
         if job.done():
@@ -132,7 +141,21 @@ def start_retrain(url: str, epochs: int) -> tuple[Client, Any]:
         if time.monotonic() > deadline:
             raise RuntimeError("the retrain did not start training within 300 s")
         time.sleep(0.2)
-    return client, job
+    return trainer, job
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured_round(app: App, files: dict[str, Path], users: int, calls: int) -> tuple[Round, float]:
+    """run_round, and the server's CPU milliseconds per call during it (a retrain's included)."""
+    before = cpu_seconds(app.process.pid)
+    result = run_round(app.url, files, users, calls)
+    return result, (cpu_seconds(app.process.pid) - before) * 1000 / max(1, len(result.latencies_s))
 
 
 def training(job: Any) -> dict | None:
@@ -157,13 +180,15 @@ def main() -> None:
         try:
             files = drawings(Path(folder))
             if not args.no_baseline:
-                idle = run_round(app.url, files, args.users, args.calls)
-                print(f"idle server, {args.users} users x {args.calls} calls: {idle.summary()}", flush=True)
+                idle, cpu_ms = measured_round(app, files, args.users, args.calls)
+                print(f"idle server, {args.users} users x {args.calls} calls: {idle.summary()}; "
+                      f"server CPU {cpu_ms:.0f} ms per call", flush=True)
             trainer, job = start_retrain(app.url, args.retrain_epochs)
             print(f"retrain of {RETRAIN_ARCHITECTURE} running: {training(job)}", flush=True)
-            busy = run_round(app.url, files, args.users, args.calls)
+            busy, cpu_ms = measured_round(app, files, args.users, args.calls)
             still = training(job)
-            print(f"during the retrain, {args.users} users x {args.calls} calls: {busy.summary()}")
+            print(f"during the retrain, {args.users} users x {args.calls} calls: {busy.summary()}; "
+                  f"server CPU {cpu_ms:.0f} ms per call, the retrain's included")
             print(f"retrain still training at the end of the round: {'yes' if still else 'NO'} "
                   f"({still and {k: still[k] for k in ('step', 'total_steps', 'epoch', 'loss')}})")
             for error in Counter(busy.errors).most_common(10):

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torchvision.datasets import MNIST
 
 DATA_ROOT_ENV = "MNIST_ROOT"
 VALIDATION_SIZE = 5000
@@ -32,6 +31,8 @@ def resolve_data_root(data_root: str | os.PathLike | None = None) -> Path:
 def load_split(train: bool, data_root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST images as uint8 [N, 28, 28] and labels as int64 [N]; downloads when missing."""
     root = resolve_data_root(data_root)
+    from torchvision.datasets import MNIST  # here, not at the top: torchvision costs the app 2 s at start-up
+
     try:
         dataset = MNIST(root=str(root), train=train, download=True)
     except Exception as error:  # torchvision raises RuntimeError/URLError/OSError offline

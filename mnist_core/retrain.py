@@ -62,7 +62,7 @@ DEFAULT_ARCHITECTURE = DEFAULT_MODEL
 # one-cycle, and its recipe's optimizer, learning rate and batch size, except as here: about
 # half a minute of training on one core each, measured with benchmarks/retrain_short.py.
 SHORT_PRESETS: dict[str, dict[str, Any]] = {
-    "convnet-bn": dict(train_size=8000, lr=1e-3),  # a lower peak than from scratch: it forgets less
+    "convnet-bn": dict(train_size=6000, lr=1e-3),  # a lower peak than from scratch: it forgets less
     "lenet5": dict(epochs=2),
 }
 

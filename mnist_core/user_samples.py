@@ -28,8 +28,6 @@ from typing import Any
 
 import torch
 from PIL import Image
-from torchvision.datasets import ImageFolder
-from torchvision.transforms import PILToTensor
 
 from mnist_core.preprocess import InvalidImage, to_mnist, to_pil
 from mnist_core.registry import user_data_dir
@@ -172,6 +170,10 @@ def _read_mnist28() -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """(uint8 [M, 28, 28], int64 [M], ids), read back with torchvision's ImageFolder."""
     if count_user_samples() == 0:
         return torch.zeros(0, 28, 28, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64), []
+    # Imported here, not at the top: torchvision costs the app 2 s at start-up.
+    from torchvision.datasets import ImageFolder
+    from torchvision.transforms import PILToTensor
+
     dataset = ImageFolder(str(_folder("mnist28")), transform=PILToTensor(),
                           loader=lambda path: Image.open(path).convert("L"),
                           is_valid_file=lambda path: SAMPLE_ID_PATTERN.match(Path(path).stem) is not None,

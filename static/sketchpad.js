@@ -1,13 +1,17 @@
-// The Draw tab's canvas. Runs as the `js_on_load` of a gr.HTML, which provides
-// `element` (the component's root), `props` (`props.value` is the component's value) and
-// `trigger` (fires an event of the component).
+// The Draw tab's canvas and its answer. Runs as the `js_on_load` of a gr.HTML, which provides
+// `element` (the component's root), `props` (its value and props), `trigger` (fires one of its
+// events), `watch` (runs a callback when Python updates a prop) and `server` (its server
+// functions: app.read_drawing).
 //
 // Strokes are kept as points in canvas units (0..1) and painted with a round brush through
 // quadratic curves, so they look like ink at any size. While a stroke is drawn, and at once
-// when it ends, the drawing is rendered into a small PNG (black ink on white) that becomes this
-// component's value: Gradio then fires the component's "change" event, which sends it to Python.
-// When a stroke ends, and after Undo or Clear, a "stroke_end" event follows.
+// when it ends, the drawing is rendered into a small PNG (black ink on white) and sent to
+// app.read_drawing, whose answer this script shows in #prediction: the fast path. Then the PNG
+// becomes this component's value, whose "change" event updates the rest of the tab
+// (confidences, the 28x28 image); after a stroke, Undo or Clear a "stroke_end" event follows
+// (every network's answer).
 const canvas = element.querySelector("#sketchpad");
+const answer = element.querySelector("#prediction");
 const ctx = canvas.getContext("2d");
 const SEND_SIZE = 112; // side in px of the PNG sent to Python (4 x MNIST's 28)
 const BRUSH = 1 / 14; // brush width as a fraction of the canvas side
@@ -17,6 +21,7 @@ const INK = "#111";
 const strokes = []; // [[x, y], ...] per stroke, x and y in 0..1
 let stroke = null; // the stroke being drawn, if any
 let lastSent = 0;
+let asked = 0; // number of the latest request: older answers arriving late are dropped
 
 function paint(c, size, background) {
   c.fillStyle = background;
@@ -45,16 +50,37 @@ function repaint() {
   frame = requestAnimationFrame(() => paint(ctx, canvas.width, "#fff"));
 }
 
+function show(html) {
+  answer.innerHTML = html;
+}
+show(props.answer);
+watch("answer", () => show(props.answer)); // an upload or another model, from Python
+
+// Runs `f` once the next frame is painted: the rest of the tab (Gradio's re-rendering of this
+// component and of the outputs) must not delay the frame that shows the answer.
+function afterPaint(f) {
+  requestAnimationFrame(() => setTimeout(f, 0));
+}
+
 const small = document.createElement("canvas");
 small.width = small.height = SEND_SIZE;
-function send() {
+function send(strokeEnded) {
   lastSent = performance.now();
-  if (strokes.length === 0) {
-    props.value = "";
-  } else {
+  let image = "";
+  if (strokes.length > 0) {
     paint(small.getContext("2d"), SEND_SIZE, "#fff");
-    props.value = small.toDataURL("image/png");
+    image = small.toDataURL("image/png");
   }
+  const id = ++asked;
+  server
+    .read_drawing({ image: image, model: props.model_id })
+    .then((html) => id === asked && show(html))
+    .catch(() => id === asked && show('<div class="digit">?</div><div class="detail">No answer: is the server up?</div>'))
+    .finally(() => afterPaint(() => {
+      if (id !== asked) return; // a newer drawing is on its way and will update the rest
+      props.value = image;
+      if (strokeEnded) trigger("stroke_end");
+    }));
 }
 
 function point(e) {
@@ -74,13 +100,12 @@ canvas.addEventListener("pointermove", (e) => {
   const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
   for (const ev of events.length ? events : [e]) stroke.push(point(ev));
   repaint();
-  if (performance.now() - lastSent >= LIVE_EVERY_MS) send();
+  if (performance.now() - lastSent >= LIVE_EVERY_MS) send(false);
 });
 function end() {
   if (!stroke) return;
   stroke = null;
-  send();
-  trigger("stroke_end");
+  send(true);
 }
 canvas.addEventListener("pointerup", end);
 canvas.addEventListener("pointercancel", end);
@@ -88,14 +113,12 @@ canvas.addEventListener("pointercancel", end);
 element.querySelector(".undo").addEventListener("click", () => {
   strokes.pop();
   repaint();
-  send();
-  trigger("stroke_end");
+  send(true);
 });
 element.querySelector(".clear").addEventListener("click", () => {
   strokes.length = 0;
   repaint();
-  send();
-  trigger("stroke_end");
+  send(true);
 });
 
 // Keep the canvas sharp at any size and pixel density (the page is responsive).

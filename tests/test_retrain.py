@@ -99,6 +99,8 @@ def test_missing_settings_take_the_short_preset() -> None:
     assert settings.epochs == 2
     assert settings == rt.RetrainSettings(**{**vars(rt.preset("lenet5")), "epochs": 2})
     assert rt.make_settings(rt.DEFAULT_ARCHITECTURE).epochs == rt.preset(rt.DEFAULT_ARCHITECTURE).epochs
+    assert rt.make_settings("convnet-bn", 1).train_size == rt.SHORT_PRESETS["convnet-bn"]["train_size"]
+    assert rt.make_settings("convnet-bn", 1, train_size=0).train_size is None  # 0: all 55,000
 
 
 # --- User drawings ---------------------------------------------------------------
@@ -368,7 +370,7 @@ def test_retrain_refuses_bad_parameters_with_clear_messages(client: Client) -> N
         (dict(architecture="lenet5", epochs=1, lr=-1.0), "The learning rate must be a number above 0"),
         (dict(architecture="lenet5", epochs=1, optimizer="rmsprop"), "The optimizer must be one of sgd, adam, adamw"),
     ]:
-        with pytest.raises(Exception, match=message.replace(".", r"\.").replace("(", r"\(")):
+        with pytest.raises(Exception, match=re.escape(message)):
             client.predict(**given, api_name="/retrain")
 
 
