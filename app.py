@@ -39,13 +39,18 @@ _models: dict[str, torch.nn.Module] = {}
 
 
 def get_model(model_id: str) -> torch.nn.Module:
-    """The network `model_id`, loaded on first use and kept; gr.Error for an unknown id."""
+    """The network `model_id`, loaded on first use and kept; gr.Error for an unknown id.
+
+    The list of models is read each time (a directory listing, well under a millisecond):
+    retrained models appear as they are saved and are refused once deleted.
+    """
     if not isinstance(model_id, str):
         raise gr.Error(f"The model id must be a string, not {model_id!r:.80}.")
+    available = mnist_core.list_models()
+    if model_id not in available:
+        _models.pop(model_id, None)
+        raise gr.Error(f"Unknown model {model_id[:80]!r}. Available models: {', '.join(available)}.")
     if model_id not in _models:
-        available = mnist_core.list_models()  # retrained models appear here as they are saved
-        if model_id not in available:
-            raise gr.Error(f"Unknown model {model_id[:80]!r}. Available models: {', '.join(available)}.")
         _models[model_id] = mnist_core.load_model(model_id)
     return _models[model_id]
 
@@ -264,8 +269,9 @@ def draw_tab() -> gr.Dropdown:
     shown = [label, sketch, seen, current]
     quiet = dict(show_progress="hidden", api_visibility="private")
     # While the user draws (up to 10 times a second) and when a stroke ends, the canvas's script
-    # asks read_drawing for the answer, then sets its value to the drawing (a PNG data URL): the
-    # rest of the tab follows, off the queue. "always_last" keeps one request in flight.
+    # asks read_drawing for the answer. When a stroke ends it then sets its value to the drawing
+    # (a PNG data URL): the rest of the tab follows, off the queue. "always_last" keeps one
+    # request in flight.
     sketch.change(analyse_canvas, [sketch, model], [label, seen, current], queue=False, trigger_mode="always_last",
                   **quiet)
     sketch.stroke_end(compare_canvas, sketch, comparison, queue=False, trigger_mode="always_last", **quiet)
@@ -293,4 +299,4 @@ for model_id in mnist_core.list_models():  # load every network now, so that no 
     confidences(torch.zeros(1, 28, 28), model_id)
 
 if __name__ == "__main__":
-    demo.launch(css_paths=[STATIC / "draw.css"])
+    demo.launch(css_paths=[STATIC / "draw.css"], max_file_size="20mb")  # uploads: a photo is a few MB

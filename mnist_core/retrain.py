@@ -384,7 +384,7 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     if s.train_size:
         data = dataclasses.replace(data, train_images=data.train_images[:s.train_size],
                                    train_labels=data.train_labels[:s.train_size])
-    model = build_model(s.architecture)
+    model = build_model(s.architecture, seed=s.seed)  # the same fresh weights for the same seed
     shipped_path = weights_path(s.architecture)
     if s.start == "shipped":
         load_weights(model, shipped_path)

@@ -100,7 +100,7 @@ def fit(
     steps_per_epoch = math.ceil(len(images) / recipe.batch_size)
     total_steps = steps_per_epoch * recipe.epochs
     scheduler = None
-    if recipe.schedule == "onecycle":
+    if recipe.schedule == "onecycle" and total_steps >= 10:  # too few steps to warm up and anneal: constant
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr, total_steps=total_steps,
                                                         pct_start=0.2, cycle_momentum=False)
 

@@ -4,12 +4,12 @@
 // functions: app.read_drawing).
 //
 // Strokes are kept as points in canvas units (0..1) and painted with a round brush through
-// quadratic curves, so they look like ink at any size. While a stroke is drawn, and at once
-// when it ends, the drawing is rendered into a small PNG (black ink on white) and sent to
-// app.read_drawing, whose answer this script shows in #prediction: the fast path. Then the PNG
-// becomes this component's value, whose "change" event updates the rest of the tab
-// (confidences, the 28x28 image); after a stroke, Undo or Clear a "stroke_end" event follows
-// (every network's answer).
+// quadratic curves, so they look like ink at any size. While a stroke is drawn (at most every
+// LIVE_EVERY_MS), and at once when it ends, the drawing is rendered into a small PNG (black ink
+// on white) and sent to app.read_drawing, whose answer this script shows in #prediction: the
+// fast path. After a stroke, Undo or Clear, the PNG also becomes this component's value, whose
+// "change" event updates the rest of the tab (confidences, the 28x28 image), and a
+// "stroke_end" event follows (every network's answer).
 const canvas = element.querySelector("#sketchpad");
 const answer = element.querySelector("#prediction");
 const ctx = canvas.getContext("2d");
@@ -77,7 +77,10 @@ function send(strokeEnded) {
     .then((html) => id === asked && show(html))
     .catch(() => id === asked && show('<div class="digit">?</div><div class="detail">No answer: is the server up?</div>'))
     .finally(() => afterPaint(() => {
-      if (id !== asked) return; // a newer drawing is on its way and will update the rest
+      // The rest of the tab follows once the stroke has ended, and only for the latest drawing:
+      // updating it while drawing competes with the answers for the CPU, and on 2 cores that
+      // delays the answer at the stroke's end (see benchmarks/draw_latency.py).
+      if (id !== asked || !strokeEnded) return;
       props.value = image;
       if (strokeEnded) trigger("stroke_end");
     }));

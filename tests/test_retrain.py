@@ -200,6 +200,16 @@ def test_a_run_stops_at_its_time_limit(data_dir: Path) -> None:
     assert run.fit.epochs < 1
 
 
+def test_a_run_from_scratch_is_the_same_for_the_same_seed(data_dir: Path) -> None:
+    first, second, other = (run_to_end(rt.make_settings(**TINY, start="scratch", seed=seed)) for seed in (1, 1, 2))
+
+    def weights(run: rt.Run) -> list:
+        return list(run.model.state_dict().values())
+
+    assert all((a == b).all() for a, b in zip(weights(first), weights(second)))
+    assert not all((a == b).all() for a, b in zip(weights(first), weights(other)))
+
+
 def test_a_failed_run_leaves_no_files(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = shipped_hashes()
 
