@@ -231,6 +231,8 @@ def main() -> None:
     print(summary("stroke end -> answer on screen", latency))
     if changed:
         print(summary("  of which the answer changed at stroke end", changed))
+    else:
+        print("  the answer never changed at stroke end: the live answer was already the final one")
     print(summary("  pointerup -> call sent", to_send))
     print(summary("  round trip of the call", round_trip))
     print(summary("  response -> on screen", to_screen))

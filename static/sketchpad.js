@@ -82,7 +82,7 @@ function send(strokeEnded) {
       // delays the answer at the stroke's end (see benchmarks/draw_latency.py).
       if (id !== asked || !strokeEnded) return;
       props.value = image;
-      if (strokeEnded) trigger("stroke_end");
+      trigger("stroke_end");
     }));
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -30,17 +31,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python app.py` on 127.0.0.1 and a free port, as a Space runs it; yields its URL.
-
-    Its user data (retrained models, samples) goes to a temporary folder, never the repo.
-    """
+@contextlib.contextmanager
+def serve_app(data_dir: Path, log_dir: Path) -> Iterator[str]:
+    """`python app.py` on 127.0.0.1 and a free port, as a Space runs it, with its user data
+    (retrained models, samples) in `data_dir`; yields its URL and stops it afterwards."""
     port = free_port()
-    folder = tmp_path_factory.mktemp("app")
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False", "SKETCHLAB_DATA_DIR": str(folder / "user_data")}
-    log_path = folder / "app.log"
+           "GRADIO_ANALYTICS_ENABLED": "False", "SKETCHLAB_DATA_DIR": str(data_dir)}
+    log_path = log_dir / "app.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
@@ -64,6 +62,14 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app as a Space runs it, its user data in a temporary folder, never the repo."""
+    folder = tmp_path_factory.mktemp("app")
+    with serve_app(folder / "user_data", folder) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,12 @@
-"""The /predict endpoint, called with gradio_client against the real server (python app.py)."""
+"""The /predict endpoint, called with gradio_client against the real server (python app.py), and
+the canvas's own fast path (the server function read_drawing) called as the page calls it."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -66,3 +70,29 @@ def test_predict_refuses_an_unreadable_file(client: Client, tmp_path: Path) -> N
 
     with pytest.raises(Exception, match=re.escape(str(invalid.value))):
         client.predict(handle_file(not_an_image), ANY_MODEL, api_name="/predict")
+
+
+def read_drawing(app_url: str, data: object) -> str:
+    """Call the canvas's server function as its script does: POST /gradio_api/component_server/."""
+    config = json.load(urllib.request.urlopen(app_url + "config"))
+    canvas = next(c["id"] for c in config["components"] if "read_drawing" in (c["props"].get("server_fns") or []))
+    body = json.dumps({"data": data, "component_id": canvas, "fn_name": "read_drawing", "session_hash": "test"})
+    request = urllib.request.Request(app_url + "gradio_api/component_server/", data=body.encode(),
+                                     headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request))
+
+
+def test_canvas_fast_path_answers(app_url: str, tmp_path: Path) -> None:
+    png = digit_image(tmp_path / "1.png", "1").read_bytes()
+    drawing = "data:image/png;base64," + base64.b64encode(png).decode()
+
+    assert '<div class="digit">1</div>' in read_drawing(app_url, {"image": drawing, "model": ANY_MODEL})
+    assert "Nothing drawn" in read_drawing(app_url, {"image": "", "model": ANY_MODEL})
+    assert "Unknown model" in read_drawing(app_url, {"image": drawing, "model": "no-such-net"})
+
+
+def test_canvas_fast_path_never_opens_a_server_path(app_url: str, tmp_path: Path) -> None:
+    # A page can send any string as the drawing; a path to a file on the server must not be read.
+    path = digit_image(tmp_path / "1.png", "1")
+    answer = read_drawing(app_url, {"image": str(path), "model": ANY_MODEL})
+    assert '<div class="digit">?</div>' in answer and "could not be read" in answer

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -28,10 +24,10 @@ import mnist_core
 from mnist_core import retrain as rt
 from mnist_core import user_samples as us
 from mnist_core.weights import WEIGHTS_DIR
+from conftest import serve_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(architecture="lenet5", epochs=1, train_size=400)  # a few seconds of training
-START_TIMEOUT_S = 180
 WAIT_S = 120  # generous bound on a state a test waits for, so a hang fails instead of blocking
 
 
@@ -273,12 +269,6 @@ def test_user_drawings_are_trained_on_and_scored(data_dir: Path, tmp_path: Path)
 # --- The server -------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
     """A user data folder that already holds a retrained model and a drawing, as a server
@@ -294,33 +284,8 @@ def server_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
 @pytest.fixture(scope="module")
 def server(server_data: tuple[Path, str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python app.py` on a free loopback port with the user data folder above; yields its URL."""
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False", "SKETCHLAB_DATA_DIR": str(server_data[0])}
-    log_path = tmp_path_factory.mktemp("app") / "app.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"app.py exited with code {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"app.py did not answer within {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.5)
+    with serve_app(server_data[0], tmp_path_factory.mktemp("app")) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture
@@ -438,6 +403,7 @@ def test_the_draw_tab_keeps_a_corrected_drawing(page, server_data: tuple[Path, s
         page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.15 + 0.035 * i))
     page.mouse.up()
     expect(page.locator("#prediction .digit")).to_have_text("1", timeout=30_000)
+    expect(page.locator("#seen img")).to_be_visible(timeout=30_000)  # the drawing is now the tab's current image
     before = samples_of(folder, 4)
 
     page.locator("#correct-digit").get_by_label("4", exact=True).check()
