@@ -236,6 +236,7 @@ def draw_tab() -> gr.Dropdown:
     Returns the model selector, for a tab that adds models to update its choices.
     """
     current = gr.State(None)  # the image on show: a canvas data URL or an uploaded file's path
+    default_model = most_accurate()
     with gr.Row():
         with gr.Column():
             # The top answer (#prediction) is part of the canvas: its script shows it (props.answer).
@@ -246,7 +247,7 @@ def draw_tab() -> gr.Dropdown:
                 apply_default_css=False,
                 server_functions=[read_drawing],
                 answer=answer_html(None),
-                model_id=most_accurate(),
+                model_id=default_model,
             )
             with gr.Accordion("…or upload a photo or scan of a handwritten digit", open=False):
                 upload = gr.Image(label="Photo or scan", type="filepath", sources=["upload", "clipboard"], elem_id="upload",
@@ -254,7 +255,7 @@ def draw_tab() -> gr.Dropdown:
         with gr.Column():
             model = gr.Dropdown(
                 choices=model_choices(),
-                value=most_accurate(),
+                value=default_model,
                 label="Network",
                 filterable=False,
                 elem_id="model",

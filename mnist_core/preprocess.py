@@ -61,7 +61,7 @@ def to_mnist(image: Any) -> torch.Tensor | None:
     ({"background", "layers", "composite"}). Returns None when nothing (or only a
     few stray pixels) is drawn. Raises InvalidImage for unreadable or huge input.
     """
-    img = _load(image)
+    img = load_image(image)
     if img is None:
         return None
     plane = _ink_plane(img)
@@ -86,7 +86,10 @@ def to_pil(t: torch.Tensor) -> Image.Image:
 # --- Loading: anything -> PIL image in mode L, RGB or RGBA, at most WORK_MAX_SIDE ---
 
 
-def _load(image: Any) -> Image.Image | None:
+def load_image(image: Any) -> Image.Image | None:
+    """Any input to_mnist() accepts as a PIL image in mode L, RGB or RGBA, at most
+    WORK_MAX_SIDE a side; None when empty. InvalidImage for unreadable or huge input,
+    TypeError for something that is no kind of image."""
     if image is None:
         return None
     if isinstance(image, dict):
@@ -148,7 +151,7 @@ def _open_file(source: str | os.PathLike | io.BytesIO) -> Image.Image:
 
 def _from_editor(value: dict) -> Image.Image | None:
     """A Gradio ImageEditor/Sketchpad value: its "composite" is the picture as shown."""
-    return _load(value.get("composite"))
+    return load_image(value.get("composite"))
 
 
 def _from_array(a: np.ndarray) -> Image.Image | None:

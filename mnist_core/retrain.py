@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from mnist_core.data import MnistData, load_mnist
-from mnist_core.evaluate import predict_logits
+from mnist_core.evaluate import accuracy, predict_logits
 from mnist_core.models import DEFAULT_MODEL, SPECS, Recipe, build_model
 from mnist_core.registry import MODEL_ID_PATTERN, list_models, retrained_models_dir
 from mnist_core.train import FitResult, Progress, fit, pick_device, weights_metadata
@@ -372,9 +372,7 @@ def user_sample_weight(n_user: int, n_mnist: int) -> int:
 
 
 def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float | None:
-    if len(images) == 0:
-        return None
-    return (predict_logits(model, images).argmax(1) == labels).float().mean().item()
+    return accuracy(model, images, labels) if len(images) else None
 
 
 def _train(job: Job, report: Any, report_every: int | None) -> Run | None:

@@ -14,9 +14,6 @@ can never point outside these folders.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import os
 import re
 import tempfile
@@ -29,7 +26,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from mnist_core.preprocess import InvalidImage, to_mnist, to_pil
+from mnist_core.preprocess import InvalidImage, load_image, to_mnist, to_pil
 from mnist_core.registry import user_data_dir
 
 MAX_USER_SAMPLES = 2000
@@ -68,23 +65,17 @@ def _folder(kind: str) -> Path:
 
 
 def _open(image: Any) -> Image.Image:
-    """A PIL image from a PIL image, a file path, encoded bytes or a canvas data URL."""
-    if isinstance(image, Image.Image):
-        return image
-    if image is None or (isinstance(image, (str, bytes)) and not image):
-        raise UserSampleError("Nothing is drawn: draw a digit first, then say which digit it is.")
+    """A PIL image from a PIL image, a file path, encoded bytes or a canvas data URL, read
+    as to_mnist reads it (same size limits, same messages)."""
+    if isinstance(image, (str, bytes)) and not image:
+        image = None  # an empty canvas
     try:
-        if isinstance(image, str) and image.startswith("data:"):
-            image = base64.b64decode(image.partition(",")[2], validate=True)
-        if isinstance(image, (bytes, bytearray)):
-            image = io.BytesIO(image)
-        if isinstance(image, (str, os.PathLike, io.BytesIO)):
-            opened = Image.open(image)
-            opened.load()
-            return opened
-    except (OSError, binascii.Error, Image.DecompressionBombError) as error:
-        raise InvalidImage(f"The drawing could not be read ({error}).") from None
-    raise InvalidImage(f"Expected an image, got {type(image).__name__}.")
+        opened = load_image(image)
+    except TypeError:
+        raise InvalidImage(f"Expected an image, got {type(image).__name__}.") from None
+    if opened is None:
+        raise UserSampleError("Nothing is drawn: draw a digit first, then say which digit it is.")
+    return opened
 
 
 def _save_png(image: Image.Image, path: Path) -> None:
