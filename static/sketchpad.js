@@ -49,6 +49,12 @@ function repaint() {
   cancelAnimationFrame(frame);
   frame = requestAnimationFrame(() => paint(ctx, canvas.width, "#fff"));
 }
+// Undo and Clear are single clicks: paint at once, so the canvas never shows strokes the
+// answer no longer counts (pointer moves are many per frame, hence repaint() for them).
+function paintNow() {
+  cancelAnimationFrame(frame);
+  paint(ctx, canvas.width, "#fff");
+}
 
 function show(html) {
   answer.innerHTML = html;
@@ -115,12 +121,12 @@ canvas.addEventListener("pointercancel", end);
 
 element.querySelector(".undo").addEventListener("click", () => {
   strokes.pop();
-  repaint();
+  paintNow();
   send(true);
 });
 element.querySelector(".clear").addEventListener("click", () => {
   strokes.length = 0;
-  repaint();
+  paintNow();
   send(true);
 });
 
