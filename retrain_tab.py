@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import logging
+import math
 import time
 from typing import Any, Callable, Iterator
 
@@ -34,20 +35,35 @@ SAMPLES_SHOWN = 120
 PRESETS = [("Short retrain: fine-tune the shipped weights, about half a minute", "short"),
            ("The tutorial's recipe, from scratch", "tutorial")]
 CURVE_COLUMNS = ["epoch", "value", "series"]
+LOSS_SERIES = ["training loss"]
+ACCURACY_SERIES = ["training (augmented batches)", "validation"]
+SERIES_COLOURS = {"training loss": "#ea580c", "training (augmented batches)": "#ea580c", "validation": "#2563eb"}
 CONFUSION_COLUMNS = ["true ↓ / answer →"] + [str(d) for d in range(10)]
 
 
 def _curves(history: list[Progress]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Loss and accuracy curves as long tables (x: epoch, y: value, colour: series)."""
-    loss = [(p.epoch, p.loss, "training loss") for p in history if p.step]
-    accuracy = [(p.epoch, p.train_accuracy, "training (augmented batches)") for p in history if p.step]
-    accuracy += [(p.epoch, p.val_accuracy, "validation") for p in history if p.val_accuracy is not None]
-    return _table(loss), _table(accuracy)
+    loss = [(p.epoch, p.loss, LOSS_SERIES[0]) for p in history if p.step]
+    accuracy = [(p.epoch, p.train_accuracy, ACCURACY_SERIES[0]) for p in history if p.step]
+    accuracy += [(p.epoch, p.val_accuracy, ACCURACY_SERIES[1]) for p in history if p.val_accuracy is not None]
+    return _table(loss, LOSS_SERIES), _table(accuracy, ACCURACY_SERIES)
 
 
-def _table(rows: list[tuple[float, float, str]]) -> pd.DataFrame:
-    """A curve's long table, typed (numbers, not objects) even when empty: the plot's axes follow the types."""
-    return pd.DataFrame(rows, columns=CURVE_COLUMNS).astype({"epoch": float, "value": float, "series": str})
+def _table(rows: list[tuple[float, float, str]], series: list[str]) -> pd.DataFrame:
+    """A curve's long table, typed (numbers, not objects) even when empty: the plot's axes follow the types.
+
+    Every series in `series` has a row, a blank one (NaN, not drawn) until it has points. Why:
+    Gradio's LinePlot fixes its colour scale's domain (the series it colours and lists in the
+    legend) from the table it first renders, and later values only replace the plot's data. A
+    series missing from that first table is drawn without a colour, that is, not at all.
+    """
+    missing = [(math.nan, math.nan, name) for name in series if name not in {row[2] for row in rows}]
+    return pd.DataFrame(rows + missing, columns=CURVE_COLUMNS).astype({"epoch": float, "value": float, "series": str})
+
+
+def _curve_plot(series: list[str], title: str, y_title: str, elem_id: str) -> gr.LinePlot:
+    return gr.LinePlot(_table([], series), x="epoch", y="value", color="series", title=title, y_title=y_title,
+                       color_map={name: SERIES_COLOURS[name] for name in series}, height=260, elem_id=elem_id)
 
 
 def _settings(values: dict[str, Any]) -> rt.RetrainSettings:
@@ -199,7 +215,8 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                 train_size = gr.Number(default.train_size or 0, precision=0, minimum=0, maximum=55_000,
                                        label="MNIST training digits per epoch (0: all 55,000)")
                 time_budget_s = gr.Slider(10, rt.TIME_CAP_S, value=rt.TIME_CAP_S, step=10,
-                                          label="Time limit (seconds): training stops there")
+                                          label="Time limit (seconds): training stops there",
+                                          elem_id="retrain-time-limit")
                 seed = gr.Number(0, precision=0, minimum=0, label="Random seed")
                 name = gr.Textbox("", label="Name (optional)", max_length=60,
                                   placeholder="e.g. lenet5 with my sevens")
@@ -209,10 +226,8 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         with gr.Column(scale=2):
             status = gr.Markdown("Choose a network and press **Start**.", elem_id="retrain-status")
             with gr.Row():
-                loss_plot = gr.LinePlot(_table([]), x="epoch", y="value", color="series",
-                                        title="Loss", y_title="cross-entropy", height=260)
-                accuracy_plot = gr.LinePlot(_table([]), x="epoch", y="value",
-                                            color="series", title="Accuracy", y_title="accuracy", height=260)
+                loss_plot = _curve_plot(LOSS_SERIES, "Loss", "cross-entropy", "loss-plot")
+                accuracy_plot = _curve_plot(ACCURACY_SERIES, "Accuracy", "accuracy", "accuracy-plot")
             summary = gr.Markdown()
             with gr.Row(visible=False) as keep_row:
                 keep_button = gr.Button("Keep it as a new model", variant="primary")
@@ -261,7 +276,12 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
 
     def train(given: dict, request: gr.Request, progress: gr.Progress = gr.Progress()) -> Iterator[dict]:
         settings = _settings(values(given))
+        # The x axis spans the whole run, so the curves grow across it; a new x_lim also makes the
+        # plots render afresh, from blank tables that name every series (see _table).
+        blank_loss, blank_accuracy = _curves([])
         yield {status: f"Starting: loading MNIST{' and your drawings' if settings.use_user_samples else ''}…",
+               loss_plot: gr.LinePlot(blank_loss, x_lim=[0, settings.epochs]),
+               accuracy_plot: gr.LinePlot(blank_accuracy, x_lim=[0, settings.epochs]),
                summary: "", keep_row: gr.Row(visible=False), new_model: "", pending: None}
         history: list[Progress] = []
         shown_at = 0.0
@@ -271,15 +291,20 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                     history.append(update)
                     left = rt.eta_s(update, settings)
                     progress(update.step / update.total_steps,
-                             desc=f"epoch {update.epoch:.2f} of {settings.epochs} · about {left:.0f} s left")
+                             desc=f"epoch {update.epoch:.2f} of {settings.epochs}"
+                                  + (f" · about {left:.0f} s left" if update.step else ""))
                     if time.monotonic() - shown_at >= PLOT_EVERY_S or update.val_accuracy is not None:
                         shown_at = time.monotonic()
                         loss, accuracy = _curves(history)
-                        trained = update.step == update.total_steps
-                        yield {status: "Trained: now testing it on the 10,000 MNIST test digits…" if trained else
-                                       f"Training {settings.architecture}: step {update.step} of {update.total_steps}, "
-                                       f"loss {update.loss:.3f}, about {left:.0f} s left.",
-                               loss_plot: loss, accuracy_plot: accuracy}
+                        if update.step == 0:  # fit's first report: the starting network, validated
+                            text = (f"Training {settings.architecture}: it starts at {update.val_accuracy:.1%} "
+                                    "validation accuracy…")
+                        elif update.step == update.total_steps:
+                            text = "Trained: now testing it on the 10,000 MNIST test digits…"
+                        else:
+                            text = (f"Training {settings.architecture}: step {update.step} of {update.total_steps}, "
+                                    f"loss {update.loss:.3f}, about {left:.0f} s left.")
+                        yield {status: text, loss_plot: loss, accuracy_plot: accuracy}
                     continue
                 run = update
                 loss, accuracy = _curves(run.fit.history)

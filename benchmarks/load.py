@@ -130,12 +130,12 @@ def run_round(url: str, files: dict[str, Path], users: int, calls: int, model_id
     return result
 
 
-def start_retrain(url: str, epochs: int) -> tuple[Client, Any]:
+def start_retrain(url: str, epochs: int, architecture: str = RETRAIN_ARCHITECTURE) -> tuple[Client, Any]:
     """Start a retrain through /retrain and wait until it reports its first training step."""
     trainer = client(url)
-    job = trainer.submit(architecture=RETRAIN_ARCHITECTURE, epochs=epochs, api_name="/retrain")
+    job = trainer.submit(architecture=architecture, epochs=epochs, api_name="/retrain")
     deadline = time.monotonic() + 300
-    while not training(job):
+    while not (training(job) or {}).get("step"):
         if job.done():
             raise RuntimeError(f"the retrain ended before it trained: {job.result()}")
         if time.monotonic() > deadline:

@@ -410,7 +410,8 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     result = fit(model, s.recipe(), data, seed=s.seed, device=pick_device(), on_progress=on_progress,
                  should_stop=job.stop.is_set, time_budget_s=min(s.time_budget_s, TIME_CAP_S),
                  report_every=report_every or max(10, min(300, steps // 50)),
-                 extra_images=train_x if len(train_x) else None, extra_labels=train_y, extra_weight=max(weight, 1))
+                 extra_images=train_x if len(train_x) else None, extra_labels=train_y, extra_weight=max(weight, 1),
+                 validate_first=True)
     if job.abandoned:
         return None
     model.cpu().eval()

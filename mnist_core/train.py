@@ -80,12 +80,14 @@ def fit(
     extra_images: torch.Tensor | None = None,
     extra_labels: torch.Tensor | None = None,
     extra_weight: int = 1,
+    validate_first: bool = False,
 ) -> FitResult:
     """Train `model` in place with `recipe` on data.train_*, validating on data.val_*.
 
     `extra_images`/`extra_labels` (uint8 [M, 28, 28], int64 [M]) are mixed into every
     epoch `extra_weight` times over, so that a few dozen of a user's own drawings count
-    beside 55,000 MNIST digits.
+    beside 55,000 MNIST digits. `validate_first` also reports the validation accuracy before
+    the first step (epoch 0), where a curve of it starts.
     """
     device = device or pick_device()
     torch.manual_seed(seed)
@@ -118,6 +120,8 @@ def fit(
         if on_progress:
             on_progress(progress)
 
+    if validate_first:
+        report(accuracy(model, data.val_images, data.val_labels, device=device))
     for epoch in range(recipe.epochs):
         model.train()
         order = torch.randperm(len(images), generator=generator)

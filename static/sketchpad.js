@@ -18,10 +18,14 @@ const BRUSH = 1 / 14; // brush width as a fraction of the canvas side
 const LIVE_EVERY_MS = 100; // at most one update per this many ms while drawing
 const INK = "#111";
 
+const RETRIES = 2; // a request that fails (a dropped connection, a busy server) is sent again this often
+const NO_ANSWER = '<div class="digit">?</div><div class="detail">No answer: is the server up?</div>';
+
 const strokes = []; // [[x, y], ...] per stroke, x and y in 0..1
 let stroke = null; // the stroke being drawn, if any
 let lastSent = 0;
-let asked = 0; // number of the latest request: older answers arriving late are dropped
+let asked = 0; // number of the latest request
+let shown = 0; // number of the request whose answer is on show: an older answer arriving late is dropped
 
 function paint(c, size, background) {
   c.fillStyle = background;
@@ -59,6 +63,10 @@ function paintNow() {
 function show(html) {
   answer.innerHTML = html;
 }
+// While the answer on show is not yet the one for the latest drawing, it is dimmed (draw.css).
+function markPending() {
+  answer.classList.toggle("pending", shown < asked);
+}
 show(props.answer);
 watch("answer", () => show(props.answer)); // an upload or another model, from Python
 
@@ -78,10 +86,25 @@ function send(strokeEnded) {
     image = small.toDataURL("image/png");
   }
   const id = ++asked;
-  server
-    .read_drawing({ image: image, model: props.model_id })
-    .then((html) => id === asked && show(html))
-    .catch(() => id === asked && show('<div class="digit">?</div><div class="detail">No answer: is the server up?</div>'))
+  markPending();
+  ask(image, props.model_id)
+    .then((html) => {
+      // A newer answer than the one on show is shown even if a still newer request is out: on a
+      // slow connection the page then follows the pen, and never keeps an answer (such as the
+      // "?" of a cleared canvas) for a drawing that is no longer there.
+      if (id > shown) {
+        shown = id;
+        show(html);
+        markPending();
+      }
+    })
+    .catch(() => {
+      if (id === asked) {
+        shown = id;
+        show(NO_ANSWER);
+        markPending();
+      }
+    })
     .finally(() => afterPaint(() => {
       // The rest of the tab follows once the stroke has ended, and only for the latest drawing:
       // updating it while drawing competes with the answers for the CPU, and on 2 cores that
@@ -90,6 +113,22 @@ function send(strokeEnded) {
       props.value = image;
       trigger("stroke_end");
     }));
+}
+
+// app.read_drawing's answer (HTML) for one drawing, asked again when a request fails. Gradio's
+// server-function call does not reject when the request fails: it logs the error and gives
+// undefined, so anything but a string counts as a failure.
+async function ask(image, model) {
+  for (let attempt = 0; ; attempt++) {
+    let html;
+    try {
+      html = await server.read_drawing({ image: image, model: model });
+    } catch (error) {
+      html = undefined;
+    }
+    if (typeof html === "string") return html;
+    if (attempt >= RETRIES) throw new Error("no answer from read_drawing");
+  }
 }
 
 function point(e) {

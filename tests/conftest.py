@@ -22,6 +22,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 START_TIMEOUT_S = 180  # loading torch and every model on a busy 2-core machine
+# How long a browser test's `expect` waits for its condition before failing (Playwright's own
+# default is 5 s). A bound on a hang, not a pace: with two CPU-burning processes beside the
+# server and the browser on 2 cores, an answer has taken more than 5 s to arrive.
+EXPECT_TIMEOUT_MS = 30_000
 
 
 def free_port() -> int:
@@ -76,9 +80,13 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser():
     """Debian's headless Chromium driven by Playwright (`playwright install` cannot run here)."""
     if not CHROMIUM.exists():
-        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (Debian package 'chromium')")
-    from playwright.sync_api import sync_playwright
+        message = f"browser tests need Chromium at {CHROMIUM} (Debian package 'chromium')"
+        if os.environ.get("CI"):  # CI installs it (.ci/run): a missing browser there is a failure
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,3 +142,40 @@ def test_an_uploaded_photo_goes_through_the_same_path(page: Page, tmp_path: Path
     page.locator("#upload input[type=file]").set_input_files(tmp_path / "zero.jpg")
     expect(answer(page)).to_have_text("0")
     expect(page.locator("#seen img")).to_be_visible()
+
+
+FAST_PATH = "**/gradio_api/component_server/**"  # where the canvas's script asks read_drawing
+
+
+def test_a_lost_answer_is_asked_again(page: Page) -> None:
+    lost: list[str] = []
+
+    def lose_first_try(route) -> None:  # every request fails once, as on a dropped connection
+        if route.request.post_data not in lost:
+            lost.append(route.request.post_data)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route(FAST_PATH, lose_first_try)
+    draw(page, ONE)
+    expect(answer(page)).to_have_text("1")
+    assert lost, "no request went through the route"
+
+
+def test_a_late_answer_is_waited_for_and_the_wait_is_shown(page: Page) -> None:
+    draw(page, ONE)
+    expect(answer(page)).to_have_text("1")
+    page.locator(".sketch-tools .clear").click()
+    expect(answer(page)).to_have_text("?")
+
+    held = []  # the answers for the new drawing, held back until released below
+    page.route(FAST_PATH, lambda route: held.append(route))
+    draw(page, ZERO)
+    prediction = page.locator("#prediction")
+    expect(prediction).to_have_class(re.compile(r"\bpending\b"))  # dimmed: not yet the finished drawing's answer
+    assert held
+    for route in held:
+        route.continue_()
+    expect(answer(page)).to_have_text("0")
+    expect(prediction).not_to_have_class(re.compile(r"\bpending\b"))

@@ -327,7 +327,9 @@ def test_retrain_streams_progress_and_predict_accepts_the_new_model(server: str,
 
     assert updates[-1]["status"] == "done"
     training = [u for u in updates[:-1] if u["status"] == "training"]
-    assert training and all(0 < u["step"] <= u["total_steps"] for u in training)
+    # First the network it starts from, validated (the curves' epoch 0), then the steps.
+    assert training[0]["step"] == 0 and 0.9 < training[0]["val_accuracy"] <= 1
+    assert training[1:] and all(0 < u["step"] <= u["total_steps"] for u in training[1:])
     done = updates[-1]
     model_id = done["model_id"]
     assert 0.9 < done["test_accuracy"] <= 1
@@ -444,3 +446,50 @@ def test_the_retrain_tab_trains_a_model_that_the_draw_tab_selects(page) -> None:
     expect(page.locator("#retrain-status")).to_contain_text("Done: MNIST test accuracy", timeout=WAIT_S * 1000)
     page.get_by_role("tab", name="Draw").click()
     expect(page.locator("#model input")).to_have_value(re.compile("made in the Retrain tab"))
+
+
+# What each plot draws: its visible lines (a path through two points or more, with a colour) and
+# its legend's entries. A plot can have axes and a legend title and still draw nothing.
+DRAWN = """plot => ({
+    lines: [...plot.querySelectorAll('path[aria-roledescription="line mark"]')].filter(
+        (p) => /^M[^M]*L/.test(p.getAttribute("d") || "") && !["", "none"].includes(getComputedStyle(p).stroke)).length,
+    legend: [...plot.querySelectorAll(".role-legend-label text")].map((t) => t.textContent),
+})"""
+CURVES = {"#loss-plot": ["training loss"], "#accuracy-plot": ["training (augmented batches)", "validation"]}
+
+
+def curves_drawn(page) -> dict[str, dict]:
+    return {plot: page.eval_on_selector(plot, DRAWN) for plot in CURVES}
+
+
+def test_the_training_curves_draw_a_line_per_series_during_and_after_a_run(page) -> None:
+    from playwright.sync_api import expect
+
+    expected = {plot: {"lines": len(series), "legend": series} for plot, series in CURVES.items()}
+    page.get_by_role("tab", name="Retrain").click()
+    page.locator("#retrain-network input").click()
+    page.get_by_role("option", name="LeNet-5 (lenet5)").click()
+    expect(page.locator("#retrain-epochs input[type=number]")).to_have_value("2")  # its short preset, now set
+    # More epochs than 10 s can train on any machine, stopped by the time limit: the run lasts
+    # about 10 s everywhere, so there is a "during".
+    page.locator("#retrain-epochs input[type=number]").fill("20")
+    page.locator("#retrain-epochs input[type=number]").press("Enter")
+    page.get_by_text("More settings").click()
+    page.locator("#retrain-time-limit input[type=number]").fill("10")
+    page.locator("#retrain-time-limit input[type=number]").press("Enter")
+    page.get_by_label("Name (optional)").fill("curves test")
+    page.get_by_role("button", name="Start").click()
+
+    status = page.locator("#retrain-status")
+    expect(status).to_contain_text("Training lenet5: step", timeout=WAIT_S * 1000)
+    # While it trains (the status says so in the same instant): both plots show every series.
+    page.wait_for_function(
+        f"""() => {{
+            const status = document.querySelector("#retrain-status").textContent;
+            const drawn = {{}};
+            for (const plot of {json.dumps(list(CURVES))}) drawn[plot] = ({DRAWN})(document.querySelector(plot));
+            return status.includes("Training lenet5: step") && JSON.stringify(drawn) === {json.dumps(json.dumps(expected, separators=(",", ":")))};
+        }}""", timeout=WAIT_S * 1000)
+
+    expect(status).to_contain_text("Done: MNIST test accuracy", timeout=WAIT_S * 1000)
+    assert curves_drawn(page) == expected
