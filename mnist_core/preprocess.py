@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageOps
 
 MAX_INPUT_PIXELS = 50_000_000  # refuse larger inputs before decoding them
 WORK_MAX_SIDE = 1024  # larger inputs are box-downscaled to this first
@@ -41,6 +41,7 @@ FINE = 4  # strokes are processed at FINE x the output resolution
 STROKE_WIDTH_RANGE = (1.8, 3.2)
 MIN_CONTRAST = 24  # on 0..255: weaker deviations from the background are not ink
 MIN_INK_FRACTION = 3e-4  # less ink than this fraction of the canvas is "nothing drawn"
+MIN_TWO_TONE = 0.9  # see _two_tone: below this an image is not just ink and paper
 TRIM_FRACTION = 0.0025  # ink mass ignored on each side when cropping (stray specks)
 MIN_DIGIT_SIDE = 4  # ink spanning fewer pixels than this (a dot, a speck) is "nothing drawn"
 
@@ -218,7 +219,7 @@ def _ink_plane(img: Image.Image) -> np.ndarray | None:
             return alpha
         if alpha.min() < 255:  # mostly opaque: see it as shown, on white
             img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img)
-    gray = img.convert("L") if img.mode != "L" else img
+    gray = _margin_for_tight_crop(img.convert("L") if img.mode != "L" else img)
     sample = np.asarray(gray.resize((64, 64), Image.NEAREST)).astype(np.int16)
     background = int(np.median(sample))
     if np.mean(np.abs(sample - background) <= 2) < 0.5:  # not a flat canvas: a photo
@@ -229,6 +230,46 @@ def _ink_plane(img: Image.Image) -> np.ndarray | None:
         return np.invert(np.asarray(gray))
     deviation = np.abs(np.arange(256) - background).astype(np.uint8)
     return np.asarray(gray.point(deviation.tolist()))
+
+
+def _margin_for_tight_crop(gray: Image.Image) -> Image.Image:
+    """A tight crop of a bold digit, its paper added back around it.
+
+    Everything below takes the most common grey for the paper. When a bold pen is cropped
+    tightly, ink is the most common grey, and the digit would come out as hollow outlines. So
+    split the image's greys in two (Otsu) and say which side is paper: the one that most of the
+    image's border is (even a tight crop touches its ink only here and there). Where the border
+    says nothing clear (a bold 1 filling its frame is ink along two sides) or the image is not
+    two-toned, nothing changes. When the paper is the smaller side, or the ink touches the
+    border, add a margin of paper around the image, as much again as the image: the paper is
+    then the most common grey, as on any other page, and a photo's paper, estimated around
+    each stroke (see _photo_ink), is found around bold strokes at the edges too.
+    """
+    sample = np.asarray(gray.resize((64, 64), Image.NEAREST))
+    threshold = _otsu(np.bincount(sample.ravel(), minlength=256).astype(np.float64))
+    dark = sample < threshold
+    if not dark.any() or dark.all() or _two_tone(sample, dark) < MIN_TWO_TONE:
+        return gray  # not ink and paper: one grey, or a gradient such as a shadow on blank paper
+    border = np.concatenate([dark[0], dark[-1], dark[:, 0], dark[:, -1]]).mean()
+    if 0.4 < border < 0.6:
+        return gray  # the border says nothing clear (a bold 1 filling its frame, a shadow across the page)
+    paper, ink = (sample[dark], sample[~dark]) if border >= 0.6 else (sample[~dark], sample[dark])
+    touches = 0 < min(border, 1 - border)  # some of the border is ink
+    if not (touches or paper.size < ink.size) or abs(int(np.median(paper)) - int(np.median(ink))) < MIN_CONTRAST:
+        return gray
+    return ImageOps.expand(gray, border=max(gray.size) // 2, fill=int(np.median(paper)))
+
+
+def _two_tone(sample: np.ndarray, dark: np.ndarray) -> float:
+    """How much of the greys' variance the split into dark and light explains (Otsu's eta):
+    near 1 for ink on paper, at most about 0.75 for a smooth gradient."""
+    values = sample.astype(np.float64)
+    total = values.var()
+    if total == 0:
+        return 0.0
+    share = dark.mean()
+    between = share * (1 - share) * (values[dark].mean() - values[~dark].mean()) ** 2
+    return float(between / total)
 
 
 def _photo_ink(gray: Image.Image, background: int) -> np.ndarray | None:

@@ -37,6 +37,7 @@ from mnist_core.data import MnistData, load_mnist
 from mnist_core.evaluate import accuracy, predict_logits
 from mnist_core.models import DEFAULT_MODEL, SPECS, Recipe, build_model
 from mnist_core.registry import MODEL_ID_PATTERN, list_models, retrained_models_dir
+from mnist_core.styles import with_styled_digits
 from mnist_core.train import FitResult, Progress, fit, pick_device, weights_metadata
 from mnist_core.user_samples import load_user_samples, split_user_samples
 from mnist_core.weights import load_weights, save_weights, weights_path
@@ -100,9 +101,10 @@ class RetrainSettings:
     def recipe(self) -> Recipe:
         """The network's recipe with these settings; its weight decay and momentum are kept."""
         tutorial = SPECS[self.architecture].recipe
+        styled = round(tutorial.styled_digits * (self.train_size or 55_000) / 55_000)
         return Recipe(self.optimizer, self.lr, self.batch_size, self.epochs, augment=self.augment,
                       schedule=self.schedule, weight_decay=tutorial.weight_decay,
-                      momentum=tutorial.momentum if self.optimizer == "sgd" else 0.0)
+                      momentum=tutorial.momentum if self.optimizer == "sgd" else 0.0, styled_digits=styled)
 
 
 def preset(architecture: str, kind: str = "short") -> RetrainSettings:
@@ -382,6 +384,7 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     if s.train_size:
         data = dataclasses.replace(data, train_images=data.train_images[:s.train_size],
                                    train_labels=data.train_labels[:s.train_size])
+    data = with_styled_digits(data, s.recipe().styled_digits, seed=s.seed)  # as the network's recipe mixes them
     model = build_model(s.architecture, seed=s.seed)  # the same fresh weights for the same seed
     shipped_path = weights_path(s.architecture)
     if s.start == "shipped":

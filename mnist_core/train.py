@@ -25,6 +25,7 @@ from torch import nn
 from mnist_core.data import DataUnavailable, MnistData, augment, load_mnist, to_float
 from mnist_core.evaluate import accuracy
 from mnist_core.models import SPECS, Recipe, build_model, count_parameters
+from mnist_core.styles import with_styled_digits
 from mnist_core.weights import save_weights, weights_path
 
 
@@ -204,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {error}")
     if args.train_size:
         data.train_images, data.train_labels = data.train_images[:args.train_size], data.train_labels[:args.train_size]
+    data = with_styled_digits(data, recipe.styled_digits, seed=args.seed)
     model = build_model(args.model, seed=args.seed)
     device = pick_device()
 

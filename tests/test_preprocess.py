@@ -370,3 +370,54 @@ def test_to_pil_round_trip():
     assert image.mode == "L" and image.size == (28, 28)
     assert np.abs(np.asarray(image) / 255.0 - t[0].numpy()).max() <= 0.5 / 255 + 1e-6
     assert to_pil(t[0]).size == (28, 28)
+
+
+def _bold_scan(strokes, width: int, height: int, pen: float, noise: float, inverted: bool = False,
+               seed: int = 0) -> Image.Image:
+    """A bold-pen digit on a scan cropped to its ink: the strokes run to every edge of the
+    image and the ink covers much of it. JPEG, with sensor noise and a little blur."""
+    rng = np.random.default_rng(seed)
+    image = draw(strokes, canvas=height, left=pen / 2, top=pen / 2, size=height - pen, brush=pen, style="white-on-black")
+    image = image.resize((width, height))  # the strokes' box is the whole frame: ink on every edge
+    ink = np.asarray(image, np.float32) / 255
+    paper = 225 - 190 * ink + rng.normal(0, noise, ink.shape)
+    if inverted:
+        paper = 255 - paper
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=85)
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def _ring(width: int, height: int, pen: float, noise: float, inverted: bool = False) -> Image.Image:
+    rng = np.random.default_rng(1)
+    image = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(image).ellipse([0, 0, width - 1, height - 1], outline=255, width=round(pen))
+    a = 225 - 190 * np.asarray(image, np.float32) / 255 + rng.normal(0, noise, (height, width))
+    return Image.fromarray(np.clip(255 - a if inverted else a, 0, 255).astype(np.uint8))
+
+
+def _is_filled_ring(a: np.ndarray) -> bool:
+    """One ring of ink around a dark hole, not hollow outlines: along the middle row, ink then
+    background then ink, with no background inside either stroke."""
+    row = a[14] > 0.3
+    runs = np.flatnonzero(np.diff(row.astype(int)))  # where ink starts and stops
+    return len(runs) == 4 and not a[13:16, 13:16].max() > 0.3
+
+
+@pytest.mark.parametrize("inverted", [False, True])
+@pytest.mark.parametrize("size,pen,noise", [((60, 80), 22, 0), ((60, 80), 22, 8), ((90, 120), 30, 5), ((40, 52), 14, 3)])
+def test_a_bold_ring_cropped_to_its_ink_stays_a_ring(size, pen, noise, inverted):
+    """A bold 0 cropped tightly: the ink is the most common grey and touches every edge."""
+    ring = _ring(*size, pen, noise, inverted)
+    assert (np.asarray(ring) < 128).mean() > 0.5 if not inverted else (np.asarray(ring) > 128).mean() > 0.5
+    assert _is_filled_ring(mnist(ring))
+
+
+@pytest.mark.parametrize("inverted", [False, True])
+@pytest.mark.parametrize("strokes,size,pen", [(ZERO, (70, 90), 20), (FOUR, (80, 100), 18), (SEVEN, (70, 90), 16),
+                                              (ONE, (26, 100), 24)])
+def test_a_bold_tight_crop_reads_as_the_same_digit_drawn_with_a_margin(strokes, size, pen, inverted):
+    scan = _bold_scan(strokes, *size, pen=pen, noise=6, inverted=inverted)
+    margin = Image.new("L", (size[0] * 2, size[1] * 2), 30 if inverted else 225)  # the paper
+    margin.paste(scan, (size[0] // 2, size[1] // 2))
+    assert correlation(mnist(scan), mnist(margin)) > 0.9
