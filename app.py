@@ -19,11 +19,15 @@ import html
 import io
 from pathlib import Path
 
+from typing import Any
+
 import gradio as gr
 import torch
+from gradio.components.label import LabelConfidence, LabelData
 from PIL import Image
 
 import mnist_core
+from mnist_core.reading import NOT_A_DIGIT, Reading, read
 from retrain_tab import correction_control, retrain_tab
 
 STATIC = Path(__file__).parent / "static"
@@ -103,21 +107,41 @@ def canvas_image(value: object) -> str | None:
     return value
 
 
-@torch.inference_mode()
-def confidences(x: torch.Tensor, model_id: str) -> dict[str, float]:
-    """Probability of each digit "0".."9" that network `model_id` gives to the image `x`."""
-    probabilities = get_model(model_id)(x[None]).softmax(dim=1)[0]
-    return dict(zip(DIGITS, probabilities.tolist()))
+def reading(x: torch.Tensor, model_id: str) -> Reading:
+    """Network `model_id`'s calibrated reading of the image `x`: a digit, or "Not a digit"."""
+    return read(get_model(model_id), x, temperature(model_id))
 
 
-def answer_html(scores: dict[str, float] | None) -> str:
-    """The top answer, large; its text holds no digit but the answer."""
-    if scores is None:
+@functools.cache
+def temperature(model_id: str) -> float:
+    return float(mnist_core.model_info(model_id).get("temperature", 1.0))
+
+
+class ReadingLabel(gr.Label):
+    """A gr.Label that also takes a LabelData, whose label ("Not a digit") need not be its top
+    confidence's."""
+
+    def postprocess(self, value: Any) -> Any:
+        return value if isinstance(value, LabelData) else super().postprocess(value)
+
+    def get_block_name(self) -> str:
+        return "label"  # the page draws it with Label's own front end
+
+
+def label_value(r: Reading) -> LabelData:
+    """The Label's value (and /predict's answer): the answer, and the ten confidences."""
+    ranked = sorted(r.scores.items(), key=lambda item: item[1], reverse=True)
+    return LabelData(label=r.answer, confidences=[LabelConfidence(label=d, confidence=c) for d, c in ranked])
+
+
+def answer_html(r: Reading | None) -> str:
+    """The top answer, large; its text holds no digit but the answer (or, small, the closest one)."""
+    if r is None:
         return f'<div class="digit">?</div><div class="detail">{NOTHING_DRAWN} yet: draw a digit.</div>'
-    digit = max(scores, key=scores.get)
-    confidence = scores[digit]
-    certainty = "sure" if confidence >= 0.9 else "fairly sure" if confidence >= 0.6 else "unsure"
-    return f'<div class="digit">{digit}</div><div class="detail">{certainty}</div>'
+    if r.not_a_digit:
+        return (f'<div class="digit not-digit">{NOT_A_DIGIT}</div><div class="detail">{r.reason}</div>'
+                f'<div class="closest">closest digit: {r.digit}</div>')
+    return f'<div class="digit">{r.digit}</div><div class="detail">{r.certainty}</div>'
 
 
 def problem_html(message: str) -> str:
@@ -138,7 +162,7 @@ def seen_html(x: torch.Tensor | None) -> str:
     return f'<img src="data:image/png;base64,{data}" width="224" height="224" alt="the drawing at 28×28">'
 
 
-def analyse(image: str | None, model_id: str) -> tuple[dict[str, float] | str, str, str, str | None]:
+def analyse(image: str | None, model_id: str) -> tuple[LabelData | str, str, str, str | None]:
     """Everything the Draw tab shows for one image: confidences, answer, input as seen.
 
     The image (a canvas data URL or a file path) is returned too, kept as the current image.
@@ -147,12 +171,13 @@ def analyse(image: str | None, model_id: str) -> tuple[dict[str, float] | str, s
     x = to_tensor(image)
     if x is None:
         return NOTHING_DRAWN, answer_html(None), seen_html(None), image
-    scores = confidences(x, model_id)
-    return scores, answer_html(scores), seen_html(x), image
+    r = reading(x, model_id)
+    return label_value(r), answer_html(r), seen_html(x), image
 
 
-def predict(image: dict | None, model_id: str) -> dict[str, float] | str:
-    """API /predict: the confidence of each digit "0".."9" that the image shows.
+def predict(image: dict | None, model_id: str) -> LabelData | str:
+    """API /predict: the answer ("7", or "Not a digit") and the calibrated confidence of each
+    digit "0".."9" for the image.
 
     `image` arrives unprocessed (the event has preprocess=False): Gradio's file record, whose
     path goes to mnist_core.to_mnist, so an unreadable file gets its clear message rather than
@@ -175,25 +200,25 @@ def read_drawing(request: object) -> str:
         image, model_id = canvas_image(request.get("image")), request.get("model")
         get_model(model_id)
         x = to_tensor(image)
-        return answer_html(None if x is None else confidences(x, model_id))
+        return answer_html(None if x is None else reading(x, model_id))
     except gr.Error as error:
         return problem_html(error.message)
 
 
-def analyse_canvas(value: object, model_id: str) -> tuple[dict[str, float] | str, str, str | None]:
+def analyse_canvas(value: object, model_id: str) -> tuple[LabelData | str, str, str | None]:
     """analyse() of the drawing on the canvas, less the answer (read_drawing already showed it)."""
     scores, _, seen, image = analyse(canvas_image(value), model_id)
     return scores, seen, image
 
 
-def show(image: str | None, model_id: str) -> tuple[dict[str, float] | str, dict, str, str | None]:
+def show(image: str | None, model_id: str) -> tuple[LabelData | str, dict, str, str | None]:
     """analyse() for the outputs [label, sketch, seen, current]: the answer (and the model it is
     from) go to the canvas's props `answer` and `model_id`, which its script shows and uses."""
     scores, answer, seen, image = analyse(image, model_id)
     return scores, gr.update(answer=answer, model_id=model_id), seen, image
 
 
-def show_canvas(value: object, model_id: str) -> tuple[dict[str, float] | str, dict, str, str | None]:
+def show_canvas(value: object, model_id: str) -> tuple[LabelData | str, dict, str, str | None]:
     """show() of the drawing on the canvas."""
     return show(canvas_image(value), model_id)
 
@@ -210,9 +235,9 @@ def compare_all(image: str | None) -> str:
         return "Draw a digit to see every network's answer."
     rows = ["| Network | Answer | Confidence |", "| --- | :---: | ---: |"]
     for model_id in mnist_core.list_models():
-        scores = confidences(x, model_id)
-        digit = max(scores, key=scores.get)
-        rows.append(f"| {model_label(model_id)} | **{digit}** | {scores[digit]:.1%} |")
+        r = reading(x, model_id)
+        answer = f"{NOT_A_DIGIT} (closest: {r.digit})" if r.not_a_digit else f"**{r.digit}**"
+        rows.append(f"| {model_label(model_id)} | {answer} | {r.confidence:.1%} |")
     return "\n".join(rows)
 
 
@@ -260,7 +285,7 @@ def draw_tab() -> gr.Dropdown:
                 filterable=False,
                 elem_id="model",
             )
-            label = gr.Label(NOTHING_DRAWN, num_top_classes=10, show_heading=False, label="Confidence per digit")
+            label = ReadingLabel(NOTHING_DRAWN, num_top_classes=10, show_heading=False, label="Confidence per digit")
             seen = gr.HTML(
                 seen_html(None), label="What the network sees (28×28)", show_label=True, container=True,
                 elem_id="seen", js_on_load=None,
@@ -299,7 +324,7 @@ with gr.Blocks(title="MNIST Sketch Lab") as demo:
 demo.queue(max_size=64, default_concurrency_limit=2)
 
 for model_id in mnist_core.list_models():  # load every network now, so that no drawing waits for one
-    confidences(torch.zeros(1, 28, 28), model_id)
+    reading(torch.zeros(1, 28, 28), model_id)
 
 if __name__ == "__main__":
     demo.launch(css_paths=[STATIC / "draw.css"], max_file_size="20mb")  # uploads: a photo is a few MB

@@ -7,11 +7,13 @@ is ever trained on (see benchmarks/handwriting/README.md):
 
 - **pen digits, canvas**: UCI Pen-Based Recognition of Handwritten Digits, 10,992 digits by 44
   writers (Alimoglu & Alpaydin), written on a tablet. Each is 8 pen positions; they are drawn
-  as one stroke through them with a round pen (8 to 30 px) on a 400x400 white canvas, as the
-  app's canvas sends a drawing.
+  as one smooth stroke through them (corners cut) with a round pen (8 to 30 px) on a 400x400
+  white canvas, as the app's canvas sends a drawing.
 - **pen digits, bold tight crop**: the same digits written with a bold pen (a sixth to a
   quarter of the digit's height) on grey paper, scanned (noise, blur, JPEG) and cropped
   tightly: the ink touches the image's edges and covers much of it.
+- **handwriting fonts**: each digit 4 times in each of Debian's handwriting-style fonts (see
+  FONT_DIRS; skipped when none is installed), at random sizes and slants, on the canvas.
 - **scanned forms, 8x8**: UCI Optical Recognition of Handwritten Digits, 5,620 digits by 43
   writers, as 8x8 block counts of 32x32 scans (the resolution is the set's, not ours).
 - **MNIST test**: the 10,000 test digits, as the networks were measured.
@@ -33,12 +35,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import mnist_core  # noqa: E402
 from mnist_core.data import load_split, to_float  # noqa: E402
+from mnist_core.styles import round_corners  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "handwriting"
 CANVAS = 400
@@ -65,6 +68,13 @@ def opt_digits() -> tuple[np.ndarray, np.ndarray]:
     return (table[:, :64].reshape(-1, 8, 8) * 255 // 16).astype(np.uint8), table[:, 64]
 
 
+def through(points: np.ndarray) -> np.ndarray:
+    """A smooth pen path through the 8 recorded positions: their polyline with its corners cut
+    (Chaikin's scheme, mnist_core.styles.round_corners), which never overshoots, so a stroke
+    that goes back along itself stays a line (a spline would make a loop of it)."""
+    return round_corners(points)
+
+
 def place(points: np.ndarray, rng: np.random.Generator, side: float, pen: float) -> list[tuple[float, float]]:
     """The digit's pen positions scaled to `side` px tall (aspect kept), pen width included."""
     span = np.ptp(points, axis=0)
@@ -85,7 +95,7 @@ def on_canvas(points: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A pen digit drawn on the app's canvas: black on white, random size, pen and position."""
     side = rng.uniform(0.35, 0.9) * CANVAS
     pen = rng.uniform(8, 30)
-    xy = place(points, rng, side, pen)
+    xy = place(through(points), rng, side, pen)
     width = max(x for x, _ in xy) + pen / 2
     offset = (rng.uniform(0, CANVAS - width), rng.uniform(0, CANVAS - side))
     image = Image.new("L", (CANVAS, CANVAS), 255)
@@ -99,7 +109,7 @@ def bold_tight_crop(points: np.ndarray, rng: np.random.Generator) -> Image.Image
     pen = rng.uniform(1 / 6, 1 / 4) * side
     paper, ink = rng.uniform(200, 245), rng.uniform(10, 60)
     margin = 20
-    xy = place(points, rng, side, pen)
+    xy = place(through(points), rng, side, pen)
     size = (round(max(x for x, _ in xy) + pen / 2) + 2 * margin, round(side) + 2 * margin)
     image = Image.new("L", size, 255)
     stroke(ImageDraw.Draw(image), xy, pen, 0, (margin, margin))
@@ -113,6 +123,39 @@ def bold_tight_crop(points: np.ndarray, rng: np.random.Generator) -> Image.Image
     buffer = io.BytesIO()
     scan.save(buffer, format="JPEG", quality=int(rng.integers(70, 95)))
     return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+# Debian's handwriting-style fonts (OFL and GPL-with-font-exception), installed for this benchmark by
+# apt-get install fonts-bwht fonts-humor-sans fonts-dkg-handwriting fonts-comic-neue fonts-klee
+#                 fonts-kristi fonts-dancingscript fonts-kaushanscript fonts-seto fonts-yusei-magic
+FONT_DIRS = ["bwht", "humor-sans", "fifthhorseman", "comic-neue", "klee", "kristi", "dancingscript",
+             "kaushanscript", "seto", "yusei-magic"]
+
+
+def handwriting_fonts() -> list[Path]:
+    """The fonts of FONT_DIRS that are installed and draw every digit."""
+    fonts = sorted(p for folder in FONT_DIRS for p in Path("/usr/share/fonts").glob(f"*/{folder}/*.[ot]tf"))
+    return [font for font in fonts if all(draws(str(d), font) for d in range(10))]
+
+
+def draws(text: str, font: Path) -> bool:
+    image = Image.new("L", (64, 64), 255)
+    ImageDraw.Draw(image).text((32, 32), text, fill=0, anchor="mm", font=ImageFont.truetype(str(font), 40))
+    return np.asarray(image).min() < 128
+
+
+def in_font(text: str, font: Path, rng: np.random.Generator) -> Image.Image:
+    """`text` in `font` on the app's canvas: black on white, random size, slant and position."""
+    size = int(rng.uniform(0.3, 0.7) * CANVAS)
+    image = Image.new("L", (CANVAS, CANVAS), 255)
+    ImageDraw.Draw(image).text((CANVAS / 2, CANVAS / 2), text, fill=0, anchor="mm",
+                               font=ImageFont.truetype(str(font), size))
+    return image.rotate(rng.uniform(-10, 10), fillcolor=255)
+
+
+def font_digits(fonts: list[Path], per_font: int, rng: np.random.Generator) -> tuple[list[Image.Image], list[int]]:
+    pairs = [(font, digit) for font in fonts for digit in range(10) for _ in range(per_font)]
+    return [in_font(str(digit), font, rng) for font, digit in pairs], [digit for _, digit in pairs]
 
 
 def seen(images: list[Image.Image | np.ndarray]) -> torch.Tensor:
@@ -136,6 +179,12 @@ def build_sets(limit: int | None = None, seed: int = 0, data_root: str | None = 
     sets = [EvalSet("pen digits, canvas", seen([on_canvas(points[i], rng) for i in index]), torch.from_numpy(labels[index])),
             EvalSet("pen digits, bold tight crop", seen([bold_tight_crop(points[i], rng) for i in index]),
                     torch.from_numpy(labels[index]))]
+    fonts = handwriting_fonts()
+    if fonts:
+        images, font_labels = font_digits(fonts, 4, rng)
+        sets.append(EvalSet(f"handwriting fonts ({len(fonts)} fonts)", seen(images), torch.tensor(font_labels)))
+    else:
+        print("no handwriting fonts installed: skipping that set (see FONT_DIRS)")
     scans, scan_labels = opt_digits()
     index = pick(len(scans), limit, rng)
     sets.append(EvalSet("scanned forms, 8x8", seen([scans[i] for i in index]), torch.from_numpy(scan_labels[index])))

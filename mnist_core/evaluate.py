@@ -36,6 +36,23 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, devic
     return (predict_logits(model, images, device).argmax(1) == labels).float().mean().item()
 
 
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Temperature scaling (Guo et al., 2017): the T > 0 that minimises the cross-entropy of
+    softmax(logits / T) on held-out data. It changes how sure a network says it is, not its answers."""
+    logits = logits.clone()  # predict_logits makes inference tensors, which autograd cannot use
+    log_t = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
+
+    def loss() -> torch.Tensor:
+        optimizer.zero_grad()
+        value = F.cross_entropy(logits / log_t.exp(), labels)
+        value.backward()
+        return value
+
+    optimizer.step(loss)
+    return float(log_t.detach().exp())
+
+
 @torch.inference_mode()
 def forward_ms_per_image(model: nn.Module, repeats: int = 200) -> float:
     """Median time of one forward pass for a single image on one CPU thread."""
@@ -52,6 +69,41 @@ def forward_ms_per_image(model: nn.Module, repeats: int = 200) -> float:
         times.append(time.perf_counter() - start)
     torch.set_num_threads(threads)
     return sorted(times)[len(times) // 2] * 1000
+
+
+CALIBRATION_STYLED = 2_000
+CALIBRATION_SEED = 1_000_003  # never a training seed
+
+
+def calibration_set(data_root: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Held-out digits to fit a temperature on: MNIST's validation split and styled digits
+    (mnist_core.styles) of a seed no training uses."""
+    from mnist_core.data import load_mnist
+    from mnist_core.styles import synthesize
+
+    data = load_mnist(data_root)
+    styled, labels = synthesize(CALIBRATION_STYLED, CALIBRATION_SEED)
+    return torch.cat([data.val_images, styled]), torch.cat([data.val_labels, labels])
+
+
+def temperature_of(model: nn.Module, data_root: str | None = None) -> float:
+    images, labels = calibration_set(data_root)
+    return round(fit_temperature(predict_logits(model, images), labels), 4)
+
+
+def calibrate_shipped(data_root: str | None = None) -> dict[str, float]:
+    """Fit each shipped network's temperature and record it in its weights file (the tensors
+    are written back unchanged). `python -m mnist_core.train` records it for the weights it makes."""
+    from mnist_core.models import SPECS, build_model
+    from mnist_core.weights import load_weights, save_weights, weights_path
+
+    temperatures = {}
+    for model_id in SPECS:
+        model = build_model(model_id)
+        metadata = load_weights(model, weights_path(model_id))
+        metadata["temperature"] = temperatures[model_id] = temperature_of(model, data_root)
+        save_weights(model, weights_path(model_id), metadata)
+    return temperatures
 
 
 def evaluate_model(model_id: str, data_root: str | None = None) -> dict[str, object]:
@@ -78,10 +130,16 @@ def main(argv: list[str] | None = None) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", help="model id")
     which.add_argument("--all", action="store_true", help="every model list_models() offers")
+    which.add_argument("--calibrate", action="store_true",
+                       help="fit every shipped network's temperature on held-out digits and record it in its weights file")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--data-root", help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
     args = parser.parse_args(argv)
 
+    if args.calibrate:
+        for model_id, temperature in calibrate_shipped(args.data_root).items():
+            print(f"{model_id}: temperature {temperature}")
+        return
     ids = list_models() if args.all else [args.model]
     try:
         results = [evaluate_model(model_id, args.data_root) for model_id in ids]

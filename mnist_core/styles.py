@@ -34,7 +34,7 @@ CANVAS = 112
 JITTER = 0.025  # standard deviation of each template point, as a fraction of the digit's height
 
 
-def _arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n: int = 14) -> Stroke:
+def arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n: int = 14) -> Stroke:
     """Points on an ellipse from angle `start` to `stop` in degrees (0 = right, 90 = down)."""
     angles = np.radians(np.linspace(start, stop, n))
     return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
@@ -47,7 +47,7 @@ def _u(rng: np.random.Generator, low: float, high: float) -> float:
 # Each style: rng -> strokes. The name says what makes it a style of its own.
 def _zero_oval(r: np.random.Generator) -> list[Stroke]:
     start = _u(r, -120, -60)
-    return [_arc(0.5, 0.5, _u(r, 0.28, 0.45), 0.46, start, start + _u(r, 350, 400), 24)]
+    return [arc(0.5, 0.5, _u(r, 0.28, 0.45), 0.46, start, start + _u(r, 350, 400), 24)]
 
 
 def _one_plain(r: np.random.Generator) -> list[Stroke]:
@@ -69,13 +69,13 @@ def _one_lead_in_foot(r: np.random.Generator) -> list[Stroke]:
 
 
 def _two_plain(r: np.random.Generator) -> list[Stroke]:
-    top = _arc(0.5, 0.28, 0.36, 0.25, _u(r, 170, 200), _u(r, 370, 400))
+    top = arc(0.5, 0.28, 0.36, 0.25, _u(r, 170, 200), _u(r, 370, 400))
     return [top + [(0.08, 0.97), (0.95, 0.97)]]
 
 
 def _two_looped(r: np.random.Generator) -> list[Stroke]:
-    top = _arc(0.5, 0.28, 0.36, 0.25, _u(r, 170, 200), _u(r, 370, 400))
-    loop = _arc(0.2, 0.87, 0.12, 0.1, -60, 230, 10)  # a small loop where the diagonal meets the base
+    top = arc(0.5, 0.28, 0.36, 0.25, _u(r, 170, 200), _u(r, 370, 400))
+    loop = arc(0.2, 0.87, 0.12, 0.1, -60, 230, 10)  # a small loop where the diagonal meets the base
     return [top + [(0.25, 0.75)] + loop + [(0.95, 0.95)]]
 
 
@@ -84,11 +84,11 @@ def _two_z(r: np.random.Generator) -> list[Stroke]:
 
 
 def _three_round(r: np.random.Generator) -> list[Stroke]:
-    return [_arc(0.48, 0.26, 0.34, 0.23, _u(r, 190, 220), 450) + _arc(0.48, 0.72, 0.4, 0.25, -90, _u(r, 140, 170))]
+    return [arc(0.48, 0.26, 0.34, 0.23, _u(r, 190, 220), 450) + arc(0.48, 0.72, 0.4, 0.25, -90, _u(r, 140, 170))]
 
 
 def _three_flat_top(r: np.random.Generator) -> list[Stroke]:
-    return [[(0.15, 0.03), (0.85, 0.03), (0.42, 0.42)] + _arc(0.48, 0.7, 0.4, 0.27, -100, _u(r, 140, 170))]
+    return [[(0.15, 0.03), (0.85, 0.03), (0.42, 0.42)] + arc(0.48, 0.7, 0.4, 0.27, -100, _u(r, 140, 170))]
 
 
 def _four_closed(r: np.random.Generator) -> list[Stroke]:
@@ -112,12 +112,12 @@ def _four_open_one_stroke(r: np.random.Generator) -> list[Stroke]:
 
 def _five(r: np.random.Generator) -> list[Stroke]:
     stem = (_u(r, 0.15, 0.3), _u(r, 0.4, 0.5))
-    belly = _arc(0.48, 0.7, 0.4, 0.27, -140, _u(r, 140, 165))
+    belly = arc(0.48, 0.7, 0.4, 0.27, -140, _u(r, 140, 165))
     return [[(0.25, 0.03), stem] + belly, [(0.25, 0.03), (0.9, 0.03)]]
 
 
 def _six(r: np.random.Generator) -> list[Stroke]:
-    return [[(0.78, 0.03), (0.42, 0.22), (0.18, 0.55)] + _arc(0.5, 0.72, 0.33, 0.25, 180, _u(r, 520, 540))]
+    return [[(0.78, 0.03), (0.42, 0.22), (0.18, 0.55)] + arc(0.5, 0.72, 0.33, 0.25, 180, _u(r, 520, 540))]
 
 
 def _seven_plain(r: np.random.Generator) -> list[Stroke]:
@@ -138,22 +138,22 @@ def _seven_hook(r: np.random.Generator) -> list[Stroke]:
 
 
 def _eight(r: np.random.Generator) -> list[Stroke]:
-    return [_arc(0.5, 0.26, 0.3, 0.23, 0, 360, 18), _arc(0.5, 0.72, 0.38, 0.25, 0, 360, 18)]
+    return [arc(0.5, 0.26, 0.3, 0.23, 0, 360, 18), arc(0.5, 0.72, 0.38, 0.25, 0, 360, 18)]
 
 
 def _eight_one_stroke(r: np.random.Generator) -> list[Stroke]:
-    top = _arc(0.5, 0.26, 0.3, 0.23, -20, -300, 16)  # anticlockwise round the top
-    bottom = _arc(0.5, 0.72, 0.38, 0.25, -90, 250, 18)  # clockwise round the bottom
+    top = arc(0.5, 0.26, 0.3, 0.23, -20, -300, 16)  # anticlockwise round the top
+    bottom = arc(0.5, 0.72, 0.38, 0.25, -90, 250, 18)  # clockwise round the bottom
     return [top + bottom + [top[0]]]
 
 
 def _nine_straight(r: np.random.Generator) -> list[Stroke]:
-    loop = _arc(0.48, 0.27, 0.34, 0.25, 0, -360, 18)
+    loop = arc(0.48, 0.27, 0.34, 0.25, 0, -360, 18)
     return [loop + [(0.82 + _u(r, -0.08, 0.02), 0.97)]]
 
 
 def _nine_curved(r: np.random.Generator) -> list[Stroke]:
-    loop = _arc(0.48, 0.27, 0.34, 0.25, 0, -360, 18)
+    loop = arc(0.48, 0.27, 0.34, 0.25, 0, -360, 18)
     return [loop + [(0.78, 0.75), (0.55, 0.97), (0.25, 0.9)]]
 
 
@@ -180,7 +180,7 @@ def _smooth_noise(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.stack([np.convolve(noise[:, k], kernel, mode="valid") for k in range(2)], axis=1)
 
 
-def _round_corners(stroke: np.ndarray) -> np.ndarray:
+def round_corners(stroke: np.ndarray) -> np.ndarray:
     """Chaikin's corner cutting, twice: the pen turns instead of stopping at each point."""
     for _ in range(2):
         if len(stroke) < 3:
@@ -195,20 +195,25 @@ def _round_corners(stroke: np.ndarray) -> np.ndarray:
 def draw_styled(digit: int, rng: np.random.Generator, style: int | None = None) -> Image.Image:
     """One digit in one of its styles (random unless given), black ink on a white canvas."""
     styles = STYLES[digit]
-    strokes = styles[rng.integers(len(styles)) if style is None else style](rng)
+    return draw_strokes(styles[rng.integers(len(styles)) if style is None else style](rng), rng)
+
+
+def draw_strokes(strokes: list[Stroke], rng: np.random.Generator) -> Image.Image:
+    """Strokes in a unit box drawn by a hand: jittered, slanted, sheared, widened or narrowed,
+    corners rounded or not, with a round pen of random width; black ink on a white canvas."""
     angle = math.radians(rng.uniform(-12, 12))
     shear, width = rng.uniform(-0.25, 0.15), rng.uniform(0.65, 1.2)
     transform = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]) @ \
         np.array([[width, shear], [0.0, 1.0]])
-    round_corners = rng.random() < 0.6
+    cut_corners = rng.random() < 0.6
     height = rng.uniform(0.5, 0.8) * CANVAS
     pen = rng.uniform(0.04, 0.14) * height
     image = Image.new("L", (CANVAS, CANVAS), 255)
     draw = ImageDraw.Draw(image)
     for stroke in strokes:
         points = np.asarray(stroke) + _smooth_noise(rng, len(stroke))
-        if round_corners:
-            points = _round_corners(points)
+        if cut_corners:
+            points = round_corners(points)
         points = (points - 0.5) @ transform.T * height + CANVAS / 2
         xy = [tuple(p) for p in points]
         draw.line(xy, fill=0, width=max(1, round(pen)), joint="curve")

@@ -50,6 +50,31 @@ def test_predict_reads_a_drawn_digit(client: Client, tmp_path: Path, digit: str,
     assert max(confidences, key=confidences.get) == digit
 
 
+SYMBOLS = {  # what people draw that is not a digit, as strokes on a 280x280 page
+    "A": [[(60, 240), (140, 40), (220, 240)], [(95, 160), (185, 160)]],
+    "plus": [[(140, 50), (140, 230)], [(50, 140), (230, 140)]],
+    "equals": [[(50, 100), (230, 100)], [(50, 180), (230, 180)]],
+    "X": [[(60, 60), (220, 220)], [(220, 60), (60, 220)]],
+    "scribble": [[(40, 60), (240, 80), (50, 120), (230, 150), (40, 190), (240, 220), (60, 250), (200, 40)]],
+}
+
+
+@pytest.mark.parametrize("model_id", SHIPPED)
+@pytest.mark.parametrize("symbol", list(SYMBOLS))
+def test_predict_says_not_a_digit_for_a_letter_a_symbol_or_a_scribble(client: Client, tmp_path: Path, symbol: str,
+                                                                      model_id: str) -> None:
+    image = Image.new("L", (280, 280), 255)
+    for stroke in SYMBOLS[symbol]:
+        ImageDraw.Draw(image).line(stroke, fill=0, width=20, joint="curve")
+    image.save(tmp_path / "symbol.png")
+    result = client.predict(handle_file(tmp_path / "symbol.png"), model_id, api_name="/predict")
+
+    assert result["label"] == "Not a digit"
+    confidences = {c["label"]: c["confidence"] for c in result["confidences"]}  # the closest digits, still there
+    assert sorted(confidences) == [str(d) for d in range(10)]
+    assert sum(confidences.values()) == pytest.approx(1.0, abs=1e-4)
+
+
 def test_predict_says_nothing_drawn_for_a_blank_image(client: Client, tmp_path: Path) -> None:
     result = client.predict(handle_file(digit_image(tmp_path / "blank.png", None)), ANY_MODEL, api_name="/predict")
 

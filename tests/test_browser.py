@@ -86,6 +86,16 @@ def test_draws_a_one_and_a_zero(page: Page) -> None:
     expect(rows.filter(has_text=selected).locator("td").nth(1)).to_have_text("0")
 
 
+def test_a_letter_is_not_a_digit_for_every_network(page: Page) -> None:
+    draw(page, [(0.2, 0.85), (0.5, 0.15), (0.8, 0.85)])  # an A: two strokes
+    draw(page, [(0.32, 0.58), (0.68, 0.58)])
+    expect(answer(page)).to_have_text("Not a digit")
+    expect(page.locator("#prediction .closest")).to_contain_text("closest digit:")
+    rows = page.locator("#compare tbody tr")
+    expect(rows.first).to_contain_text("Not a digit")
+    expect(rows.filter(has_text="Not a digit")).to_have_count(rows.count())
+
+
 def test_clear_and_undo_erase_the_drawing(page: Page) -> None:
     draw(page, ONE)
     expect(answer(page)).to_have_text("1")

@@ -25,11 +25,11 @@ def test_synthesize_is_seeded_balanced_and_mnist_like() -> None:
 @pytest.mark.parametrize("digit,style", [(d, styles.STYLES[d].index(f)) for d in styles.STYLES
                                          for f in dict.fromkeys(styles.STYLES[d])])  # each style once
 def test_the_default_network_reads_every_style(digit: int, style: int) -> None:
-    """Each style drawn 20 times (held-out seed) on a canvas, through to_mnist: at least 18 right."""
+    """Each style drawn 50 times (held-out seed) on a canvas, through to_mnist: at least 48 right."""
     rng = np.random.default_rng(HELD_OUT_SEED + 31 * digit + style)
-    x = torch.stack([mnist_core.to_mnist(styles.draw_styled(digit, rng, style)) for _ in range(20)])
+    x = torch.stack([mnist_core.to_mnist(styles.draw_styled(digit, rng, style)) for _ in range(50)])
     model = mnist_core.load_model(mnist_core.DEFAULT_MODEL)
     with torch.inference_mode():
         answers = model(x).argmax(1)
     name = styles.STYLES[digit][style].__name__
-    assert (answers == digit).sum() >= 18, f"{name}: read as {answers.tolist()}"
+    assert (answers == digit).sum() >= 48, f"{name}: read as {answers.tolist()}"

@@ -8,6 +8,7 @@ import torch
 from mnist_core import SPECS, WeightsError, build_model, list_models, load_model, model_info
 from mnist_core.data import load_split
 from mnist_core.evaluate import accuracy
+from mnist_core.models import Recipe
 from mnist_core.registry import load_model as load_from
 from mnist_core.weights import WEIGHTS_DIR, load_weights, read_metadata, save_weights
 
@@ -86,3 +87,10 @@ def test_shipped_weights_reach_recorded_test_accuracy(model_id: str, mnist_test_
         assert key in info, key
     measured = accuracy(load_model(model_id), *mnist_test_set)
     assert measured == pytest.approx(info["test_accuracy"], abs=0.001)
+
+
+@pytest.mark.parametrize("model_id", list(SPECS))
+def test_shipped_weights_record_the_recipe_that_trains_them(model_id: str) -> None:
+    """`python -m mnist_core.train --model ID` trains with SPECS[ID].recipe: the shipped file was made so."""
+    recorded = Recipe(**model_info(model_id)["recipe"])  # fields added later take their defaults
+    assert recorded == SPECS[model_id].recipe

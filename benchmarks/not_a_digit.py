@@ -1,0 +1,113 @@
+"""'Not a digit' and calibrated confidence, for every network.
+
+    python benchmarks/not_a_digit.py [--models ID ...] [--limit N]
+
+Non-digits, none of them trained on:
+- **letters and symbols in handwriting fonts**: a c d e f h k m n p r t u v w x y A C E F H K L M
+  N P R T V W X Y + = × ÷ ± ≠ < > ≤ ≥ → √ ! ? [ ] # & @ % α β γ θ π φ μ Δ Σ ∞ in each of Debian's
+  handwriting-style fonts that draws them (benchmarks/real_style.py's FONT_DIRS), on the canvas;
+- **pen-stroke symbols, held out**: mnist_core.symbols' kinds drawn with a seed no training uses
+  (the same generator as the detector's negatives: an optimistic, in-distribution number).
+
+Digits (a refused digit counts as wrong): the sets of benchmarks/real_style.py.
+
+Prints, per network: the share of each non-digit set answered "Not a digit", the share of each
+digit set refused, accuracy with refusals counted wrong; then, for the default network, a
+reliability table (calibrated confidence bins against accuracy, with the expected calibration
+error) and how often "sure" and "fairly sure" are right, on the real-style digit sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import mnist_core  # noqa: E402
+from mnist_core.data import to_float  # noqa: E402
+from mnist_core.detector import load_detector  # noqa: E402
+from mnist_core.reading import FAIRLY_SURE, SURE  # noqa: E402
+from mnist_core.symbols import synthesize_non_digits  # noqa: E402
+from real_style import build_sets, draws, handwriting_fonts, in_font, seen  # noqa: E402
+
+SYMBOLS = list("acdefhkmnprtuvwxyACEFHKLMNPRTVWXY+=×÷±≠<>≤≥→√!?[]#&@%αβγθπφμΔΣ∞")
+HELD_OUT_SEED = 7_777_777
+BINS = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0001]
+
+
+def font_symbols(rng: np.random.Generator, per_font: int = 1) -> torch.Tensor:
+    images = [in_font(symbol, font, rng) for font in handwriting_fonts() for symbol in SYMBOLS
+              if draws(symbol, font) for _ in range(per_font)]
+    return seen(images)
+
+
+@torch.inference_mode()
+def calibrated(model_id: str, images: torch.Tensor) -> torch.Tensor:
+    """Calibrated probabilities [N, 10] (the network's temperature from its weights file)."""
+    model = mnist_core.load_model(model_id)
+    t = float(mnist_core.model_info(model_id).get("temperature", 1.0))
+    return torch.cat([(model(images[i:i + 1000]) / t).softmax(1) for i in range(0, len(images), 1000)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="+")
+    parser.add_argument("--limit", type=int, default=3000, help="digits per real-style set")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    detector = load_detector()
+    if detector is None:
+        sys.exit("no detector weights (weights/not-a-digit.safetensors): python -m mnist_core.detector")
+    models = args.models or list(mnist_core.SPECS)
+
+    rng = np.random.default_rng(0)
+    non_digits = {"letters and symbols, handwriting fonts": font_symbols(rng),
+                  "pen-stroke symbols (held-out seed)": to_float(synthesize_non_digits(2000, HELD_OUT_SEED))}
+    digit_sets = build_sets(args.limit)  # MNIST test: all 10,000
+
+    print("the detector is shared by every network: the share answered 'Not a digit'")
+    for name, images in non_digits.items():
+        print(f"  {name} ({len(images)}): {(~detector.is_digit(images)).float().mean():.2%}")
+    refused = {s.name: ~detector.is_digit(s.images) for s in digit_sets}
+    for s in digit_sets:
+        print(f"  digits wrongly refused, {s.name} ({len(s.labels)}): {refused[s.name].float().mean():.2%}")
+
+    print("\naccuracy, a refused digit counted wrong (without the detector in brackets)")
+    width = max(map(len, models)) + 18
+    print(f"{'set':36}" + "".join(f"{m:>{width}}" for m in models))
+    for s in digit_sets:
+        row = []
+        for model_id in models:
+            right = calibrated(model_id, s.images).argmax(1) == s.labels
+            row.append(f"{(right & ~refused[s.name]).float().mean():.2%} ({right.float().mean():.2%})")
+        print(f"{s.name:36}" + "".join(f"{r:>{width}}" for r in row))
+
+    default = mnist_core.DEFAULT_MODEL
+    real = [s for s in digit_sets if s.name != "MNIST test"]
+    p = torch.cat([calibrated(default, s.images) for s in real])
+    labels = torch.cat([s.labels for s in real])
+    kept = ~torch.cat([refused[s.name] for s in real])
+    confidence, answer = p[kept].max(1)
+    right = (answer == labels[kept]).float()
+    print(f"\nreliability of {default} on the real-style digit sets it answers ({int(kept.sum())} digits)")
+    print(f"{'confidence':>14} {'digits':>8} {'mean conf.':>11} {'accuracy':>9}")
+    ece = 0.0
+    for low, high in zip(BINS[:-1], BINS[1:]):
+        inside = (confidence >= low) & (confidence < high)
+        if inside.any():
+            ece += inside.float().mean() * abs(confidence[inside].mean() - right[inside].mean())
+            print(f"{low:>6.2f}–{min(high, 1):<6.2f} {int(inside.sum()):>8} {confidence[inside].mean():>11.3f} "
+                  f"{right[inside].mean():>9.3f}")
+    print(f"expected calibration error: {float(ece):.3f}")
+    for word, low, high in [("sure", SURE, 2.0), ("fairly sure", FAIRLY_SURE, SURE)]:
+        inside = (confidence >= low) & (confidence < high)
+        print(f'"{word}" (confidence {low}+): {int(inside.sum())} answers, {right[inside].mean():.2%} right')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Is it a digit at all? One small network that every digit network's answer goes through.
+
+    python -m mnist_core.detector            # trains it, writes weights/not-a-digit.safetensors
+
+The digit networks always pick one of ten digits: shown an A they answer "4, sure". This
+network answers another question, digit or not, for all of them (one approach for all: a
+user's drawing is a digit or not whichever network reads it). It sees the same 28x28 image.
+
+It learns from digits (MNIST's training split and the styled digits of mnist_core.styles) and
+from things that are not digits (mnist_core.symbols: letters, symbols, shapes, scribbles drawn
+as pen strokes). Its threshold is chosen on held-out data only: MNIST's validation digits and
+styled digits of another seed, of which it may refuse at most MAX_REFUSED_DIGITS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mnist_core.data import augment, load_mnist, to_float
+from mnist_core.models import Normalize
+from mnist_core.styles import synthesize
+from mnist_core.symbols import synthesize_non_digits
+from mnist_core.weights import WEIGHTS_DIR, load_weights, read_metadata, save_weights
+
+DETECTOR_ID = "not-a-digit"
+PATH = WEIGHTS_DIR / f"{DETECTOR_ID}.safetensors"
+MAX_REFUSED_DIGITS = 0.005  # of the held-out digits, at most this share is called "not a digit"
+NON_DIGITS = 40_000
+STYLED = 12_000
+VALIDATION_STYLED, VALIDATION_NON_DIGITS = 2_000, 4_000
+TRAIN_SEED, VALIDATION_SEED = 0, 1_000_003  # the held-out drawings' seed is never a training seed
+
+
+class NotADigit(nn.Module):
+    """conv 16 -> pool -> conv 32 -> pool -> conv 64 -> global max pool -> linear 1: the logit
+    of "not a digit". Global pooling: a mark anywhere counts, wherever it lies."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            Normalize(),
+            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 16x14x14
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 32x7x7
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+            nn.AdaptiveMaxPool2d(1), nn.Flatten(),
+            nn.Linear(64, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)[:, 0]
+
+
+@dataclasses.dataclass
+class Detector:
+    """The trained network and its threshold on P(not a digit)."""
+
+    model: NotADigit
+    threshold: float
+
+    @torch.inference_mode()
+    def not_digit_probability(self, x: torch.Tensor) -> torch.Tensor:
+        """P(not a digit) for images [N, 1, 28, 28] (or one [1, 28, 28])."""
+        return torch.sigmoid(self.model(x if x.dim() == 4 else x[None]))
+
+    def is_digit(self, x: torch.Tensor) -> torch.Tensor:
+        return self.not_digit_probability(x) < self.threshold
+
+
+@functools.cache
+def load_detector() -> Detector | None:
+    """The shipped detector, or None where its weights are missing (every drawing is then a digit)."""
+    if not PATH.exists():
+        return None
+    model = NotADigit()
+    metadata = load_weights(model, PATH)
+    return Detector(model.eval(), float(metadata["threshold"]))
+
+
+def _data(data_root: str | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Training and validation images (uint8 [N, 28, 28]) with targets (1 = not a digit)."""
+    mnist = load_mnist(data_root)
+    styled, _ = synthesize(STYLED, TRAIN_SEED)
+    others = synthesize_non_digits(NON_DIGITS, TRAIN_SEED)
+    train = torch.cat([mnist.train_images, styled, others])
+    train_target = torch.cat([torch.zeros(len(mnist.train_images) + len(styled)), torch.ones(len(others))])
+    val_styled, _ = synthesize(VALIDATION_STYLED, VALIDATION_SEED)
+    val_others = synthesize_non_digits(VALIDATION_NON_DIGITS, VALIDATION_SEED)
+    val = torch.cat([mnist.val_images, val_styled, val_others])
+    val_target = torch.cat([torch.zeros(len(mnist.val_images) + len(val_styled)), torch.ones(len(val_others))])
+    return train, train_target, val, val_target
+
+
+@torch.inference_mode()
+def _probabilities(model: NotADigit, images: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    return torch.cat([torch.sigmoid(model(to_float(images[i:i + 1000]))) for i in range(0, len(images), 1000)])
+
+
+def train_detector(epochs: int = 4, batch_size: int = 128, lr: float = 3e-3, seed: int = 0,
+                   data_root: str | None = None) -> tuple[NotADigit, dict[str, object]]:
+    """Train the detector (AdamW, one-cycle, augmented batches); returns it and its metadata."""
+    started = time.perf_counter()
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    train, target, val, val_target = _data(data_root)
+    # Digits outnumber the rest: weigh each class as a whole equally.
+    pos_weight = torch.tensor((target == 0).sum().item() / max((target == 1).sum().item(), 1))
+    model = NotADigit()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    steps = math.ceil(len(train) / batch_size) * epochs
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.2)
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(len(train), generator=generator)
+        for start in range(0, len(train), batch_size):
+            index = order[start:start + batch_size]
+            x = augment(to_float(train[index]), generator)
+            loss = F.binary_cross_entropy_with_logits(model(x), target[index], pos_weight=pos_weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        print(f"epoch {epoch + 1}: loss {loss.item():.4f}, {time.perf_counter() - started:.0f}s", flush=True)
+
+    p = _probabilities(model, val)
+    digits, others = p[val_target == 0], p[val_target == 1]
+    # The lowest threshold that refuses at most MAX_REFUSED_DIGITS of the held-out digits.
+    threshold = float(torch.quantile(digits, 1 - MAX_REFUSED_DIGITS))
+    metadata = {
+        "id": DETECTOR_ID,
+        "threshold": threshold,
+        "val_digits_refused": float((digits >= threshold).float().mean()),
+        "val_non_digits_refused": float((others >= threshold).float().mean()),
+        "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "optimizer": "adamw",
+                     "schedule": "onecycle", "non_digits": NON_DIGITS, "styled_digits": STYLED,
+                     "mnist_digits": len(train) - NON_DIGITS - STYLED},
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "torch": torch.__version__,
+    }
+    return model, metadata
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mnist_core.detector", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-root", help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--out", default=str(PATH))
+    parser.add_argument("--threads", type=int)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, metadata = train_detector(args.epochs, data_root=args.data_root)
+    save_weights(model, args.out, metadata)
+    print(f"threshold {metadata['threshold']:.3f}: held-out digits refused {metadata['val_digits_refused']:.2%}, "
+          f"held-out non-digits refused {metadata['val_non_digits_refused']:.2%} -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

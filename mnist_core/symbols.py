@@ -1,0 +1,147 @@
+"""Things people draw that are not digits: letters, symbols, shapes, scribbles.
+
+The networks answer one of ten digits whatever they are shown. To learn to say "not a digit"
+(mnist_core.detector), they need examples of what is not one, and no such set is at hand, so
+they are drawn here as pen strokes, the way mnist_core.styles draws digits, and made MNIST-like
+by to_mnist, as the app does with a drawing.
+
+Left out on purpose: shapes a digit can have. A circle or an O is a 0, a vertical bar, l or I
+is a 1, S and s are 5s, Z and z are 2s, b and G are 6s, g and q are 9s, B is an 8, and a
+rounded square is a 0; so is a digit cut short or two drawn over each other too close to a
+sloppy digit. A user who draws those is answered with the digit.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import numpy as np
+import torch
+
+from mnist_core.preprocess import to_mnist
+from mnist_core.styles import Stroke, arc, draw_strokes
+
+Strokes = Callable[[np.random.Generator], list[Stroke]]
+
+
+def _fixed(*strokes: Stroke) -> Strokes:
+    return lambda rng: [list(s) for s in strokes]
+
+
+SYMBOLS: dict[str, Strokes] = {
+    # lower-case letters
+    "a": _fixed(arc(0.45, 0.68, 0.35, 0.3, -30, 330, 16), [(0.8, 0.4), (0.8, 0.95), (0.95, 1.0)]),
+    "c": _fixed(arc(0.55, 0.65, 0.4, 0.33, -40, -320, 14)),
+    "d": _fixed(arc(0.42, 0.7, 0.33, 0.28, 0, 360, 16), [(0.78, 0.0), (0.78, 1.0)]),
+    "e": _fixed([(0.12, 0.62), (0.88, 0.6)] + arc(0.5, 0.65, 0.38, 0.32, 0, -310, 14)),
+    "f": _fixed([(0.8, 0.08), (0.55, 0.0), (0.42, 0.2), (0.42, 1.0)], [(0.15, 0.4), (0.75, 0.4)]),
+    "h": _fixed([(0.2, 0.0), (0.2, 1.0)], [(0.2, 0.62)] + arc(0.5, 0.62, 0.3, 0.2, 180, 360, 8) + [(0.8, 1.0)]),
+    "k": _fixed([(0.2, 0.0), (0.2, 1.0)], [(0.8, 0.4), (0.22, 0.72), (0.85, 1.0)]),
+    "m": _fixed([(0.05, 0.4), (0.05, 1.0)], [(0.05, 0.55), (0.25, 0.38), (0.45, 0.55), (0.45, 1.0)],
+                [(0.45, 0.55), (0.7, 0.38), (0.92, 0.55), (0.92, 1.0)]),
+    "n": _fixed([(0.15, 0.35), (0.15, 1.0)], [(0.15, 0.55), (0.45, 0.35), (0.8, 0.5), (0.82, 1.0)]),
+    "p": _fixed([(0.2, 0.3), (0.2, 1.0)], arc(0.48, 0.5, 0.3, 0.2, 180, 540, 14)),
+    "r": _fixed([(0.25, 0.35), (0.25, 1.0)], [(0.25, 0.6), (0.5, 0.38), (0.85, 0.4)]),
+    "t": _fixed([(0.45, 0.0), (0.45, 0.85), (0.6, 1.0), (0.85, 0.92)], [(0.1, 0.3), (0.85, 0.3)]),
+    "u": _fixed([(0.15, 0.3), (0.15, 0.8), (0.45, 1.0), (0.8, 0.8)], [(0.82, 0.3), (0.85, 1.0)]),
+    "v": _fixed([(0.05, 0.3), (0.5, 1.0), (0.95, 0.3)]),
+    "w": _fixed([(0.0, 0.3), (0.25, 1.0), (0.5, 0.5), (0.75, 1.0), (1.0, 0.3)]),
+    "x": _fixed([(0.1, 0.3), (0.9, 1.0)], [(0.9, 0.3), (0.1, 1.0)]),
+    "y": _fixed([(0.1, 0.2), (0.5, 0.6)], [(0.9, 0.2), (0.3, 1.0)]),
+    # capitals
+    "A": _fixed([(0.05, 1.0), (0.5, 0.0), (0.95, 1.0)], [(0.25, 0.6), (0.75, 0.6)]),
+    "C": _fixed(arc(0.55, 0.5, 0.45, 0.5, -40, -320, 16)),
+    "E": _fixed([(0.85, 0.0), (0.15, 0.0), (0.15, 1.0), (0.85, 1.0)], [(0.15, 0.5), (0.7, 0.5)]),
+    "F": _fixed([(0.85, 0.0), (0.15, 0.0), (0.15, 1.0)], [(0.15, 0.5), (0.7, 0.5)]),
+    "H": _fixed([(0.15, 0.0), (0.15, 1.0)], [(0.85, 0.0), (0.85, 1.0)], [(0.15, 0.5), (0.85, 0.5)]),
+    "K": _fixed([(0.15, 0.0), (0.15, 1.0)], [(0.85, 0.0), (0.17, 0.55), (0.85, 1.0)]),
+    "L": _fixed([(0.2, 0.0), (0.2, 1.0), (0.85, 1.0)]),
+    "M": _fixed([(0.05, 1.0), (0.1, 0.0), (0.5, 0.65), (0.9, 0.0), (0.95, 1.0)]),
+    "N": _fixed([(0.12, 1.0), (0.12, 0.0), (0.88, 1.0), (0.88, 0.0)]),
+    "P": _fixed([(0.15, 1.0), (0.15, 0.0)], [(0.15, 0.0)] + arc(0.45, 0.27, 0.4, 0.27, -90, 90, 10) + [(0.15, 0.54)]),
+    "R": _fixed([(0.15, 1.0), (0.15, 0.0)], [(0.15, 0.0)] + arc(0.45, 0.27, 0.4, 0.27, -90, 90, 10) + [(0.15, 0.54)],
+                [(0.4, 0.54), (0.9, 1.0)]),
+    "T": _fixed([(0.05, 0.0), (0.95, 0.0)], [(0.5, 0.0), (0.5, 1.0)]),
+    "V": _fixed([(0.05, 0.0), (0.5, 1.0), (0.95, 0.0)]),
+    "W": _fixed([(0.0, 0.0), (0.25, 1.0), (0.5, 0.35), (0.75, 1.0), (1.0, 0.0)]),
+    "X": _fixed([(0.1, 0.0), (0.9, 1.0)], [(0.9, 0.0), (0.1, 1.0)]),
+    "Y": _fixed([(0.1, 0.0), (0.5, 0.5), (0.9, 0.0)], [(0.5, 0.5), (0.5, 1.0)]),
+    # operators and marks
+    "+": _fixed([(0.5, 0.1), (0.5, 0.9)], [(0.1, 0.5), (0.9, 0.5)]),
+    "=": _fixed([(0.1, 0.35), (0.9, 0.35)], [(0.1, 0.65), (0.9, 0.65)]),
+    "×": _fixed([(0.15, 0.15), (0.85, 0.85)], [(0.85, 0.15), (0.15, 0.85)]),
+    "÷": _fixed([(0.1, 0.5), (0.9, 0.5)], arc(0.5, 0.2, 0.05, 0.05, 0, 360, 6), arc(0.5, 0.8, 0.05, 0.05, 0, 360, 6)),
+    "±": _fixed([(0.5, 0.05), (0.5, 0.65)], [(0.1, 0.35), (0.9, 0.35)], [(0.1, 0.92), (0.9, 0.92)]),
+    "≠": _fixed([(0.1, 0.35), (0.9, 0.35)], [(0.1, 0.65), (0.9, 0.65)], [(0.7, 0.05), (0.3, 0.95)]),
+    "<": _fixed([(0.85, 0.1), (0.15, 0.5), (0.85, 0.9)]),
+    ">": _fixed([(0.15, 0.1), (0.85, 0.5), (0.15, 0.9)]),
+    "≤": _fixed([(0.85, 0.05), (0.15, 0.4), (0.85, 0.75)], [(0.15, 0.95), (0.85, 0.95)]),
+    "→": _fixed([(0.0, 0.5), (1.0, 0.5)], [(0.7, 0.25), (1.0, 0.5), (0.7, 0.75)]),
+    "√": _fixed([(0.0, 0.6), (0.15, 0.5), (0.35, 1.0), (0.6, 0.0), (1.0, 0.0)]),
+    "!": _fixed([(0.5, 0.0), (0.5, 0.7)], arc(0.5, 0.93, 0.04, 0.04, 0, 360, 6)),
+    "?": _fixed(arc(0.5, 0.25, 0.35, 0.25, 200, 450, 12) + [(0.5, 0.7)], arc(0.5, 0.95, 0.04, 0.04, 0, 360, 6)),
+    "[": _fixed([(0.7, 0.0), (0.3, 0.0), (0.3, 1.0), (0.7, 1.0)]),
+    "]": _fixed([(0.3, 0.0), (0.7, 0.0), (0.7, 1.0), (0.3, 1.0)]),
+    "#": _fixed([(0.35, 0.0), (0.3, 1.0)], [(0.7, 0.0), (0.65, 1.0)], [(0.05, 0.33), (0.95, 0.33)],
+                [(0.05, 0.67), (0.95, 0.67)]),
+    "∞": _fixed(arc(0.27, 0.5, 0.25, 0.22, 0, 360, 12) + arc(0.73, 0.5, 0.25, 0.22, 180, -180, 12)),
+    "Σ": _fixed([(0.9, 0.0), (0.1, 0.0), (0.55, 0.5), (0.1, 1.0), (0.9, 1.0)]),
+    "∫": _fixed([(0.8, 0.05), (0.62, 0.0), (0.5, 0.3), (0.5, 0.7), (0.38, 1.0), (0.2, 0.95)]),
+    # Greek
+    "α": _fixed(arc(0.4, 0.6, 0.3, 0.3, 30, 330, 14) + [(0.95, 1.0)]),
+    "γ": _fixed([(0.05, 0.3), (0.2, 0.25), (0.55, 0.8), (0.5, 1.0), (0.42, 0.8), (0.9, 0.3)]),
+    "θ": _fixed(arc(0.5, 0.5, 0.3, 0.5, 0, 360, 16), [(0.2, 0.5), (0.8, 0.5)]),
+    "π": _fixed([(0.05, 0.3), (0.95, 0.28)], [(0.3, 0.3), (0.28, 1.0)], [(0.7, 0.3), (0.75, 0.95), (0.9, 1.0)]),
+    "μ": _fixed([(0.2, 0.3), (0.15, 1.0)], [(0.18, 0.7), (0.45, 0.85), (0.75, 0.7)], [(0.75, 0.3), (0.8, 0.85), (0.95, 0.9)]),
+    "Δ": _fixed([(0.5, 0.0), (0.05, 1.0), (0.95, 1.0), (0.5, 0.0)]),
+    # shapes
+    "star": _fixed([(0.5, 0.0), (0.2, 0.95), (0.95, 0.35), (0.05, 0.35), (0.8, 0.95), (0.5, 0.0)]),
+    "heart": _fixed([(0.5, 1.0), (0.05, 0.4)] + arc(0.27, 0.3, 0.22, 0.22, 180, 360, 8)
+                    + arc(0.73, 0.3, 0.22, 0.22, 180, 360, 8) + [(0.95, 0.4), (0.5, 1.0)]),
+    "smiley": _fixed(arc(0.5, 0.5, 0.48, 0.48, 0, 360, 20), arc(0.5, 0.55, 0.25, 0.2, 20, 160, 8),
+                     [(0.35, 0.3), (0.35, 0.38)], [(0.65, 0.3), (0.65, 0.38)]),
+}
+
+
+def _scribble(rng: np.random.Generator) -> list[Stroke]:
+    """A scrawl: a pen wandering at random, or hatching back and forth across the box."""
+    n = int(rng.integers(10, 24))
+    if rng.random() < 0.5:
+        return [[tuple(p) for p in rng.uniform(0, 1, (n, 2))]]
+    ys = np.sort(rng.uniform(0, 1, n))
+    xs = np.where(np.arange(n) % 2, rng.uniform(0.7, 1, n), rng.uniform(0, 0.3, n))
+    return [list(zip(xs.tolist(), ys.tolist()))]
+
+
+def _marks(rng: np.random.Generator) -> list[Stroke]:
+    """A few short separate marks: dashes and dots scattered over the box."""
+    strokes = []
+    for _ in range(int(rng.integers(3, 7))):
+        x, y = rng.uniform(0.05, 0.95, 2)
+        dx, dy = rng.uniform(-0.15, 0.15, 2)
+        strokes.append([(x, y), (x + dx, y + dy)])
+    return strokes
+
+
+# Scribbles and marks come in many more shapes than a letter does: they get more examples.
+MAKERS: list[Strokes] = [*SYMBOLS.values(), *[_scribble] * 8, *[_marks] * 4]
+
+
+@functools.lru_cache(maxsize=2)
+def synthesize_non_digits(n: int, seed: int) -> torch.Tensor:
+    """n drawings that are not digits, MNIST-like: uint8 [m, 28, 28], m <= n (drawings that
+    to_mnist sees as nothing drawn are left out). The same seed gives the same drawings."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(n):
+        x = to_mnist(draw_strokes(MAKERS[i % len(MAKERS)](rng), rng))
+        if x is not None:
+            images.append((x[0] * 255).round().to(torch.uint8))
+    return torch.stack(images)
+
+
+def kinds() -> list[str]:
+    return [*SYMBOLS, "scribble", "marks"]
+
+

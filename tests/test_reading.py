@@ -1,0 +1,78 @@
+"""A network's reading of a drawing: "Not a digit" (mnist_core.detector) and calibrated words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import mnist_core
+from mnist_core import styles, symbols
+from mnist_core.data import load_mnist, to_float
+from mnist_core.reading import NOT_A_DIGIT, certainty, count_marks, read, why_not_a_digit
+
+HELD_OUT_SEED = 4_242_424  # no training uses it
+
+
+def drawn(strokes_of, n: int, seed: int) -> torch.Tensor:
+    """n drawings through the app's path (to_mnist), [n, 1, 28, 28]."""
+    rng = np.random.default_rng(seed)
+    return torch.stack([mnist_core.to_mnist(styles.draw_strokes(strokes_of(rng), rng)) for _ in range(n)])
+
+
+@pytest.fixture(scope="module")
+def model() -> torch.nn.Module:
+    return mnist_core.load_model(mnist_core.DEFAULT_MODEL)
+
+
+@pytest.mark.parametrize("kind", ["A", "x", "+", "=", "→", "√", "π", "Σ", "heart", "star", "F", "k"])
+def test_letters_and_symbols_are_not_digits(model, kind: str) -> None:
+    x = drawn(symbols.SYMBOLS[kind], 20, HELD_OUT_SEED)
+    answers = [read(model, image).answer for image in x]
+    assert answers.count(NOT_A_DIGIT) >= 18, answers
+
+
+def test_scribbles_and_scattered_marks_are_not_digits_and_say_why(model) -> None:
+    for make, reason in [(symbols._scribble, "scribble"), (symbols._marks, "marks")]:
+        readings = [read(model, image) for image in drawn(make, 20, HELD_OUT_SEED)]
+        refused = [r for r in readings if r.answer == NOT_A_DIGIT]
+        assert len(refused) >= 16, [r.answer for r in readings]
+        assert all(r.reason for r in refused)
+    assert why_not_a_digit(drawn(symbols._marks, 1, 1)[0]) in ("several separate marks", "looks like a scribble",
+                                                                "looks like a letter or symbol")
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_clean_digits_of_every_class_are_read_not_refused(model, digit: int) -> None:
+    rng = np.random.default_rng(HELD_OUT_SEED + digit)
+    x = torch.stack([mnist_core.to_mnist(styles.draw_styled(digit, rng)) for _ in range(20)])
+    answers = [read(model, image).answer for image in x]
+    assert answers.count(str(digit)) >= 19, answers
+
+
+def test_mnist_validation_digits_are_hardly_ever_refused() -> None:
+    detector = mnist_core.detector.load_detector()
+    data = load_mnist()
+    refused = ~detector.is_digit(to_float(data.val_images))
+    assert refused.float().mean() <= 0.01
+
+
+def test_confidences_are_calibrated_probabilities(model) -> None:
+    x = drawn(lambda rng: styles.STYLES[7][0](rng), 1, 3)[0]
+    r = read(model, x, temperature=2.0)
+    assert sum(r.scores.values()) == pytest.approx(1.0)
+    assert r.scores[r.digit] == max(r.scores.values())
+    assert read(model, x, temperature=1.0).confidence > r.confidence  # a higher temperature is less sure
+
+
+def test_certainty_words() -> None:
+    assert certainty(0.995) == "sure"
+    assert certainty(0.95) == "fairly sure"
+    assert certainty(0.6) == "unsure"
+
+
+def test_count_marks() -> None:
+    ink = np.zeros((28, 28), bool)
+    ink[2:5, 2:5] = ink[10:14, 10] = ink[20, 3:9] = True
+    ink[27, 27] = True  # one stray pixel is not a mark
+    assert count_marks(ink) == 3
