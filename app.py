@@ -18,7 +18,6 @@ import functools
 import html
 import io
 from pathlib import Path
-
 from typing import Any
 
 import gradio as gr
@@ -27,11 +26,10 @@ from gradio.components.label import LabelConfidence, LabelData
 from PIL import Image
 
 import mnist_core
-from mnist_core.reading import NOT_A_DIGIT, Reading, read
+from mnist_core.reading import NOT_A_DIGIT, Reading, is_a_digit, read
 from retrain_tab import correction_control, retrain_tab
 
 STATIC = Path(__file__).parent / "static"
-DIGITS = [str(d) for d in range(10)]
 NOTHING_DRAWN = "Nothing drawn"  # the Label's value (and the API's answer) for an empty image
 
 # One thread: a batch of one through a small network gains nothing from more, and the answer
@@ -107,9 +105,9 @@ def canvas_image(value: object) -> str | None:
     return value
 
 
-def reading(x: torch.Tensor, model_id: str) -> Reading:
+def reading(x: torch.Tensor, model_id: str, is_digit: bool | None = None) -> Reading:
     """Network `model_id`'s calibrated reading of the image `x`: a digit, or "Not a digit"."""
-    return read(get_model(model_id), x, temperature(model_id))
+    return read(get_model(model_id), x, temperature(model_id), is_digit)
 
 
 @functools.cache
@@ -234,8 +232,9 @@ def compare_all(image: str | None) -> str:
     if x is None:
         return "Draw a digit to see every network's answer."
     rows = ["| Network | Answer | Confidence |", "| --- | :---: | ---: |"]
+    digit = is_a_digit(x)  # one detector for every network
     for model_id in mnist_core.list_models():
-        r = reading(x, model_id)
+        r = reading(x, model_id, digit)
         answer = f"{NOT_A_DIGIT} (closest: {r.digit})" if r.not_a_digit else f"**{r.digit}**"
         rows.append(f"| {model_label(model_id)} | {answer} | {r.confidence:.1%} |")
     return "\n".join(rows)

@@ -1,10 +1,10 @@
 """Screenshots of the app for the README, made the way a person sees the page.
 
-    python docs/screenshots.py            # writes docs/draw-tab.png and docs/retrain-tab.png
+    python docs/screenshots.py   # writes docs/draw-tab.png, docs/draw-not-a-digit.png, docs/retrain-tab.png
 
 Starts `python app.py` on a free port with its user data in a temporary folder, opens it in
-headless Chromium (Debian's /usr/bin/chromium), draws a 7 in the Draw tab, then runs the
-short retrain of LeNet-5 from the Retrain tab and takes the tab once the run is done.
+headless Chromium (Debian's /usr/bin/chromium), draws a 7 in the Draw tab, then an A, then runs
+the short retrain of LeNet-5 from the Retrain tab and takes the tab once the run is done.
 """
 
 from __future__ import annotations
@@ -23,6 +23,17 @@ from startup import start_app  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 SEVEN = [(0.25, 0.22), (0.75, 0.22), (0.62, 0.45), (0.48, 0.8)]
+LETTER_A = [[(0.25, 0.8), (0.5, 0.2), (0.75, 0.8)], [(0.35, 0.58), (0.65, 0.58)]]
+
+
+def draw(page, strokes: list[list[tuple[float, float]]]) -> None:
+    box = page.locator("#sketchpad").bounding_box()
+    for stroke in strokes:
+        page.mouse.move(box["x"] + stroke[0][0] * box["width"], box["y"] + stroke[0][1] * box["height"])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=12)
+        page.mouse.up()
 
 
 def main() -> None:
@@ -32,17 +43,17 @@ def main() -> None:
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(app.url)
-            canvas = page.locator("#sketchpad")
-            expect(canvas).to_be_visible(timeout=60_000)
-            box = canvas.bounding_box()
-            page.mouse.move(box["x"] + SEVEN[0][0] * box["width"], box["y"] + SEVEN[0][1] * box["height"])
-            page.mouse.down()
-            for x, y in SEVEN[1:]:
-                page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=12)
-            page.mouse.up()
+            expect(page.locator("#sketchpad")).to_be_visible(timeout=60_000)
+            draw(page, [SEVEN])
             expect(page.locator("#prediction .digit")).to_have_text("7", timeout=60_000)
-            expect(page.locator("#compare tbody tr").first).to_be_visible(timeout=60_000)
+            expect(page.locator("#compare tbody tr").first).to_contain_text("7", timeout=60_000)
             page.screenshot(path=OUT / "draw-tab.png", full_page=True)
+
+            page.locator(".sketch-tools .clear").click()
+            draw(page, LETTER_A)
+            expect(page.locator("#prediction .digit")).to_have_text("Not a digit", timeout=60_000)
+            expect(page.locator("#compare tbody tr").first).to_contain_text("Not a digit", timeout=60_000)
+            page.screenshot(path=OUT / "draw-not-a-digit.png", full_page=True)
 
             page.get_by_role("tab", name="Retrain").click()
             page.locator("#retrain-network input").click()
@@ -51,7 +62,7 @@ def main() -> None:
             page.get_by_role("button", name="Start").click()
             expect(page.locator("#retrain-status")).to_contain_text("Done", timeout=600_000)
             page.screenshot(path=OUT / "retrain-tab.png", full_page=True)
-            print(f"wrote {OUT / 'draw-tab.png'} and {OUT / 'retrain-tab.png'}")
+            print(f"wrote draw-tab.png, draw-not-a-digit.png and retrain-tab.png in {OUT}")
         finally:
             browser.close()
             app.stop()

@@ -57,15 +57,21 @@ def certainty(confidence: float) -> str:
 
 
 @torch.inference_mode()
-def read(model: nn.Module, x: torch.Tensor, temperature: float = 1.0) -> Reading:
-    """The network's reading of one image x [1, 28, 28] (what to_mnist returns)."""
+def read(model: nn.Module, x: torch.Tensor, temperature: float = 1.0, is_digit: bool | None = None) -> Reading:
+    """The network's reading of one image x [1, 28, 28] (what to_mnist returns). `is_digit`: the
+    detector's verdict on x (is_a_digit), when the caller has it: one verdict serves every network."""
     probabilities = (model(x[None]) / temperature).softmax(dim=1)[0]
     scores = dict(zip(DIGITS, probabilities.tolist()))
     digit = max(scores, key=scores.get)
+    if is_digit is None:
+        is_digit = is_a_digit(x)
+    return Reading(scores, digit, False) if is_digit else Reading(scores, digit, True, why_not_a_digit(x))
+
+
+def is_a_digit(x: torch.Tensor) -> bool:
+    """The detector's verdict on x [1, 28, 28]; True where no detector is installed."""
     detector = load_detector()
-    if detector is None or bool(detector.is_digit(x)):
-        return Reading(scores, digit, False)
-    return Reading(scores, digit, True, why_not_a_digit(x))
+    return detector is None or bool(detector.is_digit(x))
 
 
 def why_not_a_digit(x: torch.Tensor) -> str:

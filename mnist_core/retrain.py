@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from mnist_core.data import MnistData, load_mnist
-from mnist_core.evaluate import accuracy, predict_logits
+from mnist_core.evaluate import accuracy, fit_temperature, predict_logits
 from mnist_core.models import DEFAULT_MODEL, SPECS, Recipe, build_model
 from mnist_core.registry import MODEL_ID_PATTERN, list_models, retrained_models_dir
 from mnist_core.styles import with_styled_digits
@@ -231,6 +231,7 @@ class Run:
     confusion: torch.Tensor  # int64 [10, 10]: rows the true digit, columns the network's answer
     mistakes: list[Mistake]  # wrongly answered test digits, most confident first
     user: UserScores
+    temperature: float  # see evaluate.fit_temperature
     cancelled: bool
     out_of_time: bool
     seconds: float  # the whole run: loading, training, evaluating
@@ -430,9 +431,11 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
                 for i in wrong.tolist()]
     user.trained_after = _accuracy(model, train_x, train_y)
     user.held_out_after = _accuracy(model, held_x, held_y)
+    # Its temperature, for calibrated confidences (reading.py): fitted on the validation digits.
+    temperature = round(fit_temperature(predict_logits(model, data.val_images), data.val_labels), 4)
 
     cancelled = job.stop.is_set()
-    return Run(s, model, result, (predicted == labels).float().mean().item(), confusion, mistakes, user,
+    return Run(s, model, result, (predicted == labels).float().mean().item(), confusion, mistakes, user, temperature,
                cancelled=cancelled, out_of_time=result.stopped_early and not cancelled,
                seconds=time.perf_counter() - start)
 
@@ -469,6 +472,7 @@ def save_run(run: Run) -> str:
         metadata = weights_metadata(model_id, s.architecture, run.model, s.recipe(), s.seed, run.fit,
                                     run.test_accuracy, name=name)
         metadata.update({
+            "temperature": run.temperature,
             "retrained": True,
             "started_from": s.start,
             "train_size": s.train_size or len(mnist().train_images),

@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw
 import mnist_core
 from mnist_core import retrain as rt
 from mnist_core import user_samples as us
-from mnist_core.weights import WEIGHTS_DIR
+from mnist_core.weights import WEIGHTS_DIR, read_metadata
 from conftest import serve_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -335,6 +335,7 @@ def test_retrain_streams_progress_and_predict_accepts_the_new_model(server: str,
     assert 0.9 < done["test_accuracy"] <= 1
     assert done["name"].startswith("lenet5 · retrained ")
     assert (folder / "models" / f"{model_id}.safetensors").exists()
+    assert read_metadata(folder / "models" / f"{model_id}.safetensors")["temperature"] > 0  # calibrated
     result = client.predict(handle_file(digit_png(tmp_path / "0.png", "0")), model_id, api_name="/predict")
     assert result["label"] == "0"
     assert shipped_hashes() == before
