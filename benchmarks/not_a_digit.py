@@ -11,10 +11,11 @@ Non-digits, none of them trained on:
 
 Digits (a refused digit counts as wrong): the sets of benchmarks/real_style.py.
 
-Prints, per network: the share of each non-digit set answered "Not a digit", the share of each
-digit set refused, accuracy with refusals counted wrong; then, for the default network, a
-reliability table (calibrated confidence bins against accuracy, with the expected calibration
-error) and how often "sure" and "fairly sure" are right, on the real-style digit sets.
+Prints the share of each non-digit set answered "Not a digit" and of each digit set refused (one
+detector serves every network); per network, accuracy with refusals counted wrong, and on the
+real-style digit sets and on MNIST test, the expected calibration error of its calibrated
+confidences and how often "sure" and "fairly sure" are right; for the default network, the
+reliability table (confidence bins against accuracy).
 """
 
 from __future__ import annotations
@@ -87,26 +88,47 @@ def main() -> None:
             row.append(f"{(right & ~refused[s.name]).float().mean():.2%} ({right.float().mean():.2%})")
         print(f"{s.name:36}" + "".join(f"{r:>{width}}" for r in row))
 
-    default = mnist_core.DEFAULT_MODEL
-    real = [s for s in digit_sets if s.name != "MNIST test"]
-    p = torch.cat([calibrated(default, s.images) for s in real])
-    labels = torch.cat([s.labels for s in real])
-    kept = ~torch.cat([refused[s.name] for s in real])
+    groups = {"real-style digit sets": [s for s in digit_sets if s.name != "MNIST test"],
+              "MNIST test": [s for s in digit_sets if s.name == "MNIST test"]}
+    for group, sets in groups.items():
+        print(f"\ncalibration on the {group}, the digits not refused: expected calibration error, and how "
+              f"often each word is right")
+        for model_id in models:
+            confidence, right = answered(model_id, sets, refused)
+            ece, rows = reliability(confidence, right)
+            words = ", ".join(f'"{word}" {int(n)} answers {acc:.2%} right' for word, n, acc in certainty_words(confidence, right))
+            print(f"  {model_id:12} ECE {ece:.3f}; {words}")
+            if model_id == mnist_core.DEFAULT_MODEL:
+                print(f"{'confidence':>16} {'digits':>8} {'mean conf.':>11} {'accuracy':>9}")
+                for low, high, n, mean, acc in rows:
+                    print(f"  {low:>6.2f}–{min(high, 1):<6.2f} {n:>8} {mean:>11.3f} {acc:>9.3f}")
+
+
+def answered(model_id: str, sets: list, refused: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Confidence of the answer and whether it is right, for the digits the detector let through."""
+    p = torch.cat([calibrated(model_id, s.images) for s in sets])
+    labels = torch.cat([s.labels for s in sets])
+    kept = ~torch.cat([refused[s.name] for s in sets])
     confidence, answer = p[kept].max(1)
-    right = (answer == labels[kept]).float()
-    print(f"\nreliability of {default} on the real-style digit sets it answers ({int(kept.sum())} digits)")
-    print(f"{'confidence':>14} {'digits':>8} {'mean conf.':>11} {'accuracy':>9}")
-    ece = 0.0
+    return confidence, (answer == labels[kept]).float()
+
+
+def reliability(confidence: torch.Tensor, right: torch.Tensor) -> tuple[float, list[tuple]]:
+    ece, rows = 0.0, []
     for low, high in zip(BINS[:-1], BINS[1:]):
         inside = (confidence >= low) & (confidence < high)
         if inside.any():
-            ece += inside.float().mean() * abs(confidence[inside].mean() - right[inside].mean())
-            print(f"{low:>6.2f}–{min(high, 1):<6.2f} {int(inside.sum()):>8} {confidence[inside].mean():>11.3f} "
-                  f"{right[inside].mean():>9.3f}")
-    print(f"expected calibration error: {float(ece):.3f}")
+            ece += float(inside.float().mean() * abs(confidence[inside].mean() - right[inside].mean()))
+            rows.append((low, high, int(inside.sum()), float(confidence[inside].mean()), float(right[inside].mean())))
+    return ece, rows
+
+
+def certainty_words(confidence: torch.Tensor, right: torch.Tensor) -> list[tuple[str, int, float]]:
+    out = []
     for word, low, high in [("sure", SURE, 2.0), ("fairly sure", FAIRLY_SURE, SURE)]:
         inside = (confidence >= low) & (confidence < high)
-        print(f'"{word}" (confidence {low}+): {int(inside.sum())} answers, {right[inside].mean():.2%} right')
+        out.append((word, int(inside.sum()), float(right[inside].mean()) if inside.any() else float("nan")))
+    return out
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from mnist_core.weights import WEIGHTS_DIR, load_weights, read_metadata, save_we
 
 DETECTOR_ID = "not-a-digit"
 PATH = WEIGHTS_DIR / f"{DETECTOR_ID}.safetensors"
-MAX_REFUSED_DIGITS = 0.005  # of the held-out digits, at most this share is called "not a digit"
+MAX_REFUSED_DIGITS = 0.001  # of the held-out digits, at most this share is called "not a digit"
 NON_DIGITS = 40_000
 STYLED = 12_000
 VALIDATION_STYLED, VALIDATION_NON_DIGITS = 2_000, 4_000
