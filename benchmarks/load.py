@@ -144,6 +144,22 @@ def start_retrain(url: str, epochs: int, architecture: str = RETRAIN_ARCHITECTUR
     return trainer, job
 
 
+def stop_retrain(trainer: Client, job: Any, tries: int = 6) -> None:
+    """Cancel the retrain and close its client. On a server this busy (a training run, 20 users,
+    the benchmark's own clients on the same 2 cores) the cancel request can outlast the client's
+    5 s read timeout: it is sent again, a few times (cancelling twice is harmless)."""
+    import httpx
+
+    for attempt in range(tries):
+        try:
+            job.cancel()
+            break
+        except httpx.TimeoutException:
+            if attempt == tries - 1:
+                raise
+    trainer.close()
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a process has used so far, from /proc/<pid>/stat."""
     with open(f"/proc/{pid}/stat") as stat:
@@ -195,8 +211,7 @@ def main() -> None:
                 print(f"  error x{error[1]}: {error[0]}")
             rss, peak = memory_mib(app.process.pid)
             print(f"server memory: {rss:.0f} MiB resident, {peak:.0f} MiB peak")
-            job.cancel()
-            trainer.close()
+            stop_retrain(trainer, job)
         finally:
             app.stop()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from load import drawings, run_round, start_retrain, training  # noqa: E402
+from load import drawings, run_round, start_retrain, stop_retrain, training  # noqa: E402
 from startup import App, start_app  # noqa: E402
 
 from mnist_core.retrain import MAX_EPOCHS  # noqa: E402
@@ -45,8 +45,7 @@ def test_twenty_users_get_every_answer_while_a_retrain_runs(own_app: App, tmp_pa
         round_ = run_round(own_app.url, files, USERS, CALLS)
         after = training(job)
     finally:
-        job.cancel()
-        trainer.close()
+        stop_retrain(trainer, job)
     print(f"\n{round_.summary()}")
 
     assert round_.errors == [], f"{len(round_.errors)} errors, e.g. {round_.errors[:5]}"

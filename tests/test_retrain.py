@@ -471,11 +471,14 @@ def test_the_training_curves_draw_a_line_per_series_during_and_after_a_run(page)
     page.locator("#retrain-network input").click()
     page.get_by_role("option", name="LeNet-5 (lenet5)").click()
     expect(page.locator("#retrain-epochs input[type=number]")).to_have_value("2")  # its short preset, now set
-    # More epochs than 10 s can train on any machine, stopped by the time limit: the run lasts
-    # about 10 s everywhere, so there is a "during".
+    # 20 epochs of 2,000 digits: 640 steps, a point on the curves every 12 steps (fit reports about
+    # 50 times a run) and a validation point every 32, so the lines grow within seconds however slow
+    # the machine; and the 10 s time limit stops a slow machine's run, so there is a "during" there
+    # too, while a fast one takes several seconds for 20 validations.
     page.locator("#retrain-epochs input[type=number]").fill("20")
     page.locator("#retrain-epochs input[type=number]").press("Enter")
     page.get_by_text("More settings").click()
+    page.get_by_label("MNIST training digits per epoch").fill("2000")
     page.locator("#retrain-time-limit input[type=number]").fill("10")
     page.locator("#retrain-time-limit input[type=number]").press("Enter")
     page.get_by_label("Name (optional)").fill("curves test")
