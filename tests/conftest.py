@@ -22,10 +22,12 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 START_TIMEOUT_S = 180  # loading torch and every model on a busy 2-core machine
-# How long a browser test's `expect` waits for its condition before failing (Playwright's own
-# default is 5 s). A bound on a hang, not a pace: with two CPU-burning processes beside the
-# server and the browser on 2 cores, an answer has taken more than 5 s to arrive.
-EXPECT_TIMEOUT_MS = 30_000
+# How long a browser test waits for a condition, an action or a page load before failing
+# (Playwright's own defaults: 5 s for `expect`, 30 s for the rest). Bounds on a hang, not a
+# pace: with two CPU-burning processes beside the server, the browser and the tests on 2 cores,
+# an answer has taken more than 5 s to arrive and the page more than 30 s to load.
+EXPECT_TIMEOUT_MS = 90_000
+BROWSER_TIMEOUT_MS = 120_000
 
 
 def free_port() -> int:
@@ -74,6 +76,20 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("app")
     with serve_app(folder / "user_data", folder) as url:
         yield url
+
+
+def open_page(browser, url: str, **context_options):
+    """A new browser context and page at `url` (1280x1000 unless told), with the timeouts above,
+    once the Draw tab's canvas is on screen."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 1000}, **context_options})
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
+    context.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator("#sketchpad")).to_be_visible()
+    return page
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, Page, expect
 
 import mnist_core
+from conftest import open_page
 
 Points = list[tuple[float, float]]  # in canvas units: (0, 0) top left, (1, 1) bottom right
 ONE: Points = [(0.5, 0.15 + 0.7 * i / 20) for i in range(21)]
@@ -20,11 +21,7 @@ ZERO: Points = [(0.5 + 0.22 * math.cos(a), 0.5 + 0.33 * math.sin(a))
 
 
 def open_app(browser: Browser, url: str, **context_options) -> Page:
-    context = browser.new_context(**{"viewport": {"width": 1280, "height": 1000}, **context_options})
-    page = context.new_page()
-    page.goto(url)
-    expect(page.locator("#sketchpad")).to_be_visible(timeout=30_000)
-    return page
+    return open_page(browser, url, **context_options)
 
 
 @pytest.fixture

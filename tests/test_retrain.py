@@ -24,11 +24,11 @@ import mnist_core
 from mnist_core import retrain as rt
 from mnist_core import user_samples as us
 from mnist_core.weights import WEIGHTS_DIR, read_metadata
-from conftest import serve_app
+from conftest import open_page, serve_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(architecture="lenet5", epochs=1, train_size=400)  # a few seconds of training
-WAIT_S = 120  # generous bound on a state a test waits for, so a hang fails instead of blocking
+WAIT_S = 300  # generous bound on a state a test waits for, so a hang fails instead of blocking
 
 
 def digit_png(path: Path, digit: str = "1") -> Path:
@@ -382,11 +382,7 @@ def test_one_training_at_a_time_a_second_is_queued_and_cancel_saves_nothing(
 
 @pytest.fixture
 def page(browser, server: str):
-    from playwright.sync_api import expect
-
-    page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-    page.goto(server)
-    expect(page.locator("#sketchpad")).to_be_visible(timeout=30_000)
+    page = open_page(browser, server)
     yield page
     page.context.close()
 
@@ -405,14 +401,14 @@ def test_the_draw_tab_keeps_a_corrected_drawing(page, server_data: tuple[Path, s
     for i in range(1, 21):
         page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.15 + 0.035 * i))
     page.mouse.up()
-    expect(page.locator("#prediction .digit")).to_have_text("1", timeout=30_000)
-    expect(page.locator("#seen img")).to_be_visible(timeout=30_000)  # the drawing is now the tab's current image
+    expect(page.locator("#prediction .digit")).to_have_text("1")
+    expect(page.locator("#seen img")).to_be_visible()  # the drawing is now the tab's current image
     before = samples_of(folder, 4)
 
     page.locator("#correct-digit").get_by_label("4", exact=True).check()
     page.locator("#keep-drawing").click()
 
-    expect(page.locator("#correction-note")).to_contain_text("Kept as a 4", timeout=30_000)
+    expect(page.locator("#correction-note")).to_contain_text("Kept as a 4")
     assert samples_of(folder, 4) == before + 1
     drawn = max((folder / "samples" / "drawn" / "4").glob("*.png"), key=lambda p: p.stat().st_mtime)
     assert Image.open(drawn).size[0] > 28  # the drawing as drawn, beside its 28x28
@@ -422,9 +418,8 @@ def test_a_model_retrained_since_the_server_started_is_in_the_draw_tab(client: C
     from playwright.sync_api import expect
 
     client.predict(**TINY, name="made for the browser test", api_name="/retrain")
-    page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    page = open_page(browser, server)
     try:
-        page.goto(server)
         page.locator("#model input").click()
         page.get_by_role("option", name="made for the browser test").click()
         expect(page.locator("#model input")).to_have_value(re.compile("made for the browser test"))
