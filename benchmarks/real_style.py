@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -75,7 +74,7 @@ def through(points: np.ndarray) -> np.ndarray:
     return round_corners(points)
 
 
-def place(points: np.ndarray, rng: np.random.Generator, side: float, pen: float) -> list[tuple[float, float]]:
+def place(points: np.ndarray, side: float, pen: float) -> list[tuple[float, float]]:
     """The digit's pen positions scaled to `side` px tall (aspect kept), pen width included."""
     span = np.ptp(points, axis=0)
     scale = (side - pen) / max(span[1], span[0], 1e-6)
@@ -95,7 +94,7 @@ def on_canvas(points: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """A pen digit drawn on the app's canvas: black on white, random size, pen and position."""
     side = rng.uniform(0.35, 0.9) * CANVAS
     pen = rng.uniform(8, 30)
-    xy = place(through(points), rng, side, pen)
+    xy = place(through(points), side, pen)
     width = max(x for x, _ in xy) + pen / 2
     offset = (rng.uniform(0, CANVAS - width), rng.uniform(0, CANVAS - side))
     image = Image.new("L", (CANVAS, CANVAS), 255)
@@ -109,7 +108,7 @@ def bold_tight_crop(points: np.ndarray, rng: np.random.Generator) -> Image.Image
     pen = rng.uniform(1 / 6, 1 / 4) * side
     paper, ink = rng.uniform(200, 245), rng.uniform(10, 60)
     margin = 20
-    xy = place(through(points), rng, side, pen)
+    xy = place(through(points), side, pen)
     size = (round(max(x for x, _ in xy) + pen / 2) + 2 * margin, round(side) + 2 * margin)
     image = Image.new("L", size, 255)
     stroke(ImageDraw.Draw(image), xy, pen, 0, (margin, margin))

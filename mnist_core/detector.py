@@ -25,18 +25,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.data import augment, load_mnist, to_float
+from mnist_core.evaluate import CALIBRATION_SEED, calibration_set, predict_logits
 from mnist_core.models import Normalize
 from mnist_core.styles import synthesize
 from mnist_core.symbols import synthesize_non_digits
-from mnist_core.weights import WEIGHTS_DIR, load_weights, read_metadata, save_weights
+from mnist_core.weights import WEIGHTS_DIR, load_weights, save_weights
 
 DETECTOR_ID = "not-a-digit"
 PATH = WEIGHTS_DIR / f"{DETECTOR_ID}.safetensors"
 MAX_REFUSED_DIGITS = 0.001  # of the held-out digits, at most this share is called "not a digit"
 NON_DIGITS = 40_000
 STYLED = 12_000
-VALIDATION_STYLED, VALIDATION_NON_DIGITS = 2_000, 4_000
-TRAIN_SEED, VALIDATION_SEED = 0, 1_000_003  # the held-out drawings' seed is never a training seed
+VALIDATION_NON_DIGITS = 4_000
+TRAIN_SEED, VALIDATION_SEED = 0, CALIBRATION_SEED  # the held-out drawings' seed is never a training seed
 
 
 class NotADigit(nn.Module):
@@ -85,23 +86,18 @@ def load_detector() -> Detector | None:
 
 
 def _data(data_root: str | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Training and validation images (uint8 [N, 28, 28]) with targets (1 = not a digit)."""
+    """Training and validation images (uint8 [N, 28, 28]) with targets (1 = not a digit). The
+    held-out digits are those the networks' temperatures are fitted on (evaluate.calibration_set)."""
     mnist = load_mnist(data_root)
     styled, _ = synthesize(STYLED, TRAIN_SEED)
     others = synthesize_non_digits(NON_DIGITS, TRAIN_SEED)
     train = torch.cat([mnist.train_images, styled, others])
     train_target = torch.cat([torch.zeros(len(mnist.train_images) + len(styled)), torch.ones(len(others))])
-    val_styled, _ = synthesize(VALIDATION_STYLED, VALIDATION_SEED)
+    val_digits, _ = calibration_set(data_root)
     val_others = synthesize_non_digits(VALIDATION_NON_DIGITS, VALIDATION_SEED)
-    val = torch.cat([mnist.val_images, val_styled, val_others])
-    val_target = torch.cat([torch.zeros(len(mnist.val_images) + len(val_styled)), torch.ones(len(val_others))])
+    val = torch.cat([val_digits, val_others])
+    val_target = torch.cat([torch.zeros(len(val_digits)), torch.ones(len(val_others))])
     return train, train_target, val, val_target
-
-
-@torch.inference_mode()
-def _probabilities(model: NotADigit, images: torch.Tensor) -> torch.Tensor:
-    model.eval()
-    return torch.cat([torch.sigmoid(model(to_float(images[i:i + 1000]))) for i in range(0, len(images), 1000)])
 
 
 def train_detector(epochs: int = 4, batch_size: int = 128, lr: float = 3e-3, seed: int = 0,
@@ -130,7 +126,7 @@ def train_detector(epochs: int = 4, batch_size: int = 128, lr: float = 3e-3, see
             schedule.step()
         print(f"epoch {epoch + 1}: loss {loss.item():.4f}, {time.perf_counter() - started:.0f}s", flush=True)
 
-    p = _probabilities(model, val)
+    p = torch.sigmoid(predict_logits(model, val))
     digits, others = p[val_target == 0], p[val_target == 1]
     # The lowest threshold that refuses at most MAX_REFUSED_DIGITS of the held-out digits.
     threshold = float(torch.quantile(digits, 1 - MAX_REFUSED_DIGITS))

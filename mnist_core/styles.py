@@ -230,12 +230,18 @@ def synthesize(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     images, labels = [], []
     for i in range(n):
         digit = i % 10
-        x = to_mnist(draw_styled(digit, rng))
+        x = as_mnist_uint8(draw_styled(digit, rng))
         if x is None:  # cannot happen for these strokes, but a missing digit must not shift the labels
             continue
-        images.append((x[0] * 255).round().to(torch.uint8))
+        images.append(x)
         labels.append(digit)
     return torch.stack(images), torch.tensor(labels, dtype=torch.int64)
+
+
+def as_mnist_uint8(image: Image.Image) -> torch.Tensor | None:
+    """to_mnist of a drawing as MNIST's own files hold a digit: uint8 [28, 28]; None if blank."""
+    x = to_mnist(image)
+    return None if x is None else (x[0] * 255).round().to(torch.uint8)
 
 
 def with_styled_digits(data: MnistData, n: int, seed: int = 0) -> MnistData:

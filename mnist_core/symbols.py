@@ -19,8 +19,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from mnist_core.preprocess import to_mnist
-from mnist_core.styles import Stroke, arc, draw_strokes
+from mnist_core.styles import Stroke, arc, as_mnist_uint8, draw_strokes
 
 Strokes = Callable[[np.random.Generator], list[Stroke]]
 
@@ -135,9 +134,9 @@ def synthesize_non_digits(n: int, seed: int) -> torch.Tensor:
     rng = np.random.default_rng(seed)
     images = []
     for i in range(n):
-        x = to_mnist(draw_strokes(MAKERS[i % len(MAKERS)](rng), rng))
+        x = as_mnist_uint8(draw_strokes(MAKERS[i % len(MAKERS)](rng), rng))
         if x is not None:
-            images.append((x[0] * 255).round().to(torch.uint8))
+            images.append(x)
     return torch.stack(images)
 
 
