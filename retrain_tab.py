@@ -66,15 +66,6 @@ def _curve_plot(series: list[str], title: str, y_title: str, elem_id: str) -> gr
                        color_map={name: SERIES_COLOURS[name] for name in series}, height=260, elem_id=elem_id)
 
 
-def _settings(values: dict[str, Any]) -> rt.RetrainSettings:
-    """Checked settings from the tab's controls (by make_settings' parameter names); gr.Error when
-    out of range. A training-digits count of 0 means all of them."""
-    try:
-        return rt.make_settings(**values)
-    except rt.RetrainError as error:
-        raise gr.Error(str(error)) from None
-
-
 def _fill(architecture: str, preset: str) -> list[Any]:
     """The controls for a network and preset (see rt.preset)."""
     s = rt.preset(architecture, preset)
@@ -134,7 +125,7 @@ def _confusion(run: rt.Run) -> pd.io.formats.style.Styler:
 
 def _mistakes(run: rt.Run) -> list[tuple[Image.Image, str]]:
     return [(mnist_core.to_pil(m.image.float() / 255).resize((112, 112), Image.Resampling.NEAREST),
-             f"a {m.label}, answered {m.predicted} ({m.confidence:.0%})") for m in run.mistakes]
+             f"{m.label} → {m.predicted}, {m.confidence:.0%}") for m in run.mistakes]
 
 
 def _models_table() -> pd.DataFrame:
@@ -154,10 +145,11 @@ def _models_table() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "name", "MNIST test", "started from", "epochs", "your drawings", "saved (UTC)"])
 
 
-def _models_update() -> tuple[pd.DataFrame, gr.Dropdown]:
+def _models_update() -> tuple[pd.DataFrame, gr.Dropdown, gr.Row]:
+    """The list of retrained models, and the delete controls: nothing preselected (a second click
+    must never delete another model), no confirmation pending."""
     table = _models_table()
-    ids = table["id"].tolist()
-    return table, gr.Dropdown(choices=ids, value=ids[0] if ids else None)
+    return table, gr.Dropdown(choices=table["id"].tolist(), value=None), gr.Row(visible=False)
 
 
 def _samples_update(digit: str) -> tuple[list[tuple[Image.Image, str]], list[str], str, None]:
@@ -177,12 +169,15 @@ def _samples_update(digit: str) -> tuple[list[tuple[Image.Image, str]], list[str
 
 
 def retrain_tab(model_selector: gr.Dropdown | None = None,
-                model_choices: Callable[[], list[tuple[str, str]]] | None = None) -> None:
+                model_choices: Callable[[], list[tuple[str, str]]] | None = None,
+                drawing_kept: Any = None, after_models_change: Callable[[Any], None] | None = None) -> None:
     """Declare the Retrain tab and the /retrain API endpoint.
 
     `model_selector`: the Draw tab's network dropdown, and `model_choices()` its (label, id)
     choices. When the page loads and after a model is kept or deleted, the dropdown gets
-    the current choices; a newly kept model becomes its value.
+    the current choices; a newly kept model becomes its value, and `after_models_change` chains
+    what else follows (the Draw tab's comparison). `drawing_kept`: the Draw tab's event that
+    keeps a corrected drawing, after which this tab's counts and gallery follow.
     """
     default = rt.preset(rt.DEFAULT_ARCHITECTURE, "short")
     gr.Markdown(
@@ -228,7 +223,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             with gr.Row():
                 loss_plot = _curve_plot(LOSS_SERIES, "Loss", "cross-entropy", "loss-plot")
                 accuracy_plot = _curve_plot(ACCURACY_SERIES, "Accuracy", "accuracy", "accuracy-plot")
-            summary = gr.Markdown()
+            summary = gr.Markdown(elem_id="retrain-summary")
             with gr.Row(visible=False) as keep_row:
                 keep_button = gr.Button("Keep it as a new model", variant="primary")
                 discard_button = gr.Button("Throw it away")
@@ -236,26 +231,34 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             with gr.Accordion("Confusion matrix and the test digits it gets wrong", open=True):
                 confusion = gr.Dataframe(pd.DataFrame(columns=CONFUSION_COLUMNS), interactive=False,
                                          label="MNIST test: true digit (rows) against the network's answer (columns)")
-                mistakes = gr.Gallery(label="Test digits it gets wrong, most confident first", columns=10,
+                mistakes = gr.Gallery(label="Test digits it gets wrong (true digit → its answer, confidence), "
+                                            "most confident first", columns=6,
                                       height=300, object_fit="contain")
     pending = gr.State(None, time_to_live=3600)  # a cancelled run, until kept or thrown away
+    queue_note = gr.State("")  # what a run just started waits for, in words
+    cancel_outcome = gr.State("")  # rt.cancel's answer: "stopping", "unqueued" or "nothing"
 
     with gr.Accordion("Your drawings", open=False) as samples_box:
         with gr.Row():
             digit_filter = gr.Dropdown(["all"] + [str(d) for d in range(10)], value="all", label="Show",
                                        filterable=False, scale=0, min_width=120)
-            samples_note = gr.Markdown()
+            samples_note = gr.Markdown(elem_id="samples-note")
         samples = gr.Gallery(label="Your drawings as the networks see them (28×28)", columns=12, height=260,
-                             object_fit="contain", allow_preview=False)
+                             object_fit="contain", allow_preview=False, elem_id="samples")
         sample_ids = gr.State([])
         selected_sample = gr.State(None)
         delete_sample_button = gr.Button("Delete the selected drawing", size="sm")
 
     with gr.Accordion("Retrained models", open=False):
-        models = gr.Dataframe(_models_table(), interactive=False, label=f"At most {rt.MAX_RETRAINED_MODELS} are kept")
+        models = gr.Dataframe(_models_table(), interactive=False, label=f"At most {rt.MAX_RETRAINED_MODELS} are kept",
+                              elem_id="retrained-models")
         with gr.Row():
-            model_to_delete = gr.Dropdown([], label="Model", filterable=False)
+            model_to_delete = gr.Dropdown([], value=None, label="Model", filterable=False, elem_id="model-to-delete")
             delete_model_button = gr.Button("Delete this model", size="sm", variant="stop")
+        with gr.Row(visible=False) as confirm_row:
+            confirm_note = gr.Markdown()
+            confirm_button = gr.Button("Yes, delete it", size="sm", variant="stop")
+            keep_model_button = gr.Button("No, keep it", size="sm")
 
     controls = dict(architecture=architecture, start=start, epochs=epochs, lr=lr, batch_size=batch_size,
                     optimizer=optimizer, schedule=schedule, augment=augment, use_user_samples=use_samples,
@@ -266,16 +269,28 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         return {key: given[component] for key, component in controls.items()}
     RESULTS = [status, loss_plot, accuracy_plot, summary, keep_row, new_model, confusion, mistakes, pending]
 
-    def announce(given: dict, request: gr.Request) -> None:
-        """Check the settings before queueing, and say what the run waits for."""
-        _settings(values(given))
-        waiting_for = rt.expect(request.session_hash)
+    def announce(given: dict, request: gr.Request) -> str:
+        """Before the run is queued: check the settings and that this visitor has no run yet, and
+        say in words what the run waits for. A refusal is a warning, and stops the chain with an
+        invisible error: this event has no visible outputs, so no control is put in an error state."""
+        try:
+            rt.make_settings(**values(given))
+            waiting_for = rt.expect(request.session_hash)
+        except rt.RetrainError as error:
+            gr.Warning(str(error))
+            raise gr.Error(str(error), visible=False, print_exception=False) from None
         if waiting_for:
-            gr.Info(f"Another training is running ({html.escape(waiting_for)}). Yours is queued and starts "
-                    "when it ends; Cancel takes it off the queue.")
+            return (f"**Waiting for its turn.** Another training is running ({html.escape(waiting_for)}); "
+                    "one runs at a time on this server. Yours starts when it ends; **Cancel** takes it off the queue.")
+        return "Starting…"
 
-    def train(given: dict, request: gr.Request, progress: gr.Progress = gr.Progress()) -> Iterator[dict]:
-        settings = _settings(values(given))
+    def train(given: dict, request: gr.Request) -> Iterator[dict]:
+        try:
+            settings = rt.make_settings(**values(given))
+        except rt.RetrainError as error:  # announce checked them: settings changed since
+            gr.Warning(str(error))
+            yield {status: str(error)}
+            return
         # The x axis spans the whole run, so the curves grow across it; a new x_lim also makes the
         # plots render afresh, from blank tables that name every series (see _table).
         blank_loss, blank_accuracy = _curves([])
@@ -290,20 +305,21 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                 if isinstance(update, Progress):
                     history.append(update)
                     left = rt.eta_s(update, settings)
-                    progress(update.step / update.total_steps,
-                             desc=f"epoch {update.epoch:.2f} of {settings.epochs}"
-                                  + (f" · about {left:.0f} s left" if update.step else ""))
                     if time.monotonic() - shown_at >= PLOT_EVERY_S or update.val_accuracy is not None:
                         shown_at = time.monotonic()
                         loss, accuracy = _curves(history)
-                        if update.step == 0:  # fit's first report: the starting network, validated
+                        if rt.stopping(request.session_hash):
+                            text = (f"**Stopping** at step {update.step} of {update.total_steps}; then it is tested "
+                                    "on the MNIST test digits and you can keep it or throw it away…")
+                        elif update.step == 0:  # fit's first report: the starting network, validated
                             text = (f"Training {settings.architecture}: it starts at {update.val_accuracy:.1%} "
                                     "validation accuracy…")
                         elif update.step == update.total_steps:
                             text = "Trained: now testing it on the 10,000 MNIST test digits…"
                         else:
-                            text = (f"Training {settings.architecture}: step {update.step} of {update.total_steps}, "
-                                    f"loss {update.loss:.3f}, about {left:.0f} s left.")
+                            text = (f"Training {settings.architecture}: step {update.step} of {update.total_steps} "
+                                    f"({update.step / update.total_steps:.0%}), epoch {update.epoch:.2f} of "
+                                    f"{settings.epochs}, loss {update.loss:.3f}, about {left:.0f} s left.")
                         yield {status: text, loss_plot: loss, accuracy_plot: accuracy}
                     continue
                 run = update
@@ -319,42 +335,56 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                     yield {**results, new_model: model_id, pending: None,
                            status: f"Done: MNIST test accuracy **{run.test_accuracy:.1%}**. Saved as "
                                    f"**{model_id}**, now in the Draw tab's list of networks."}
-        except rt.Cancelled as error:
-            gr.Info(str(error))
+        except rt.RetrainError as error:  # cancelled before it started, too many models, ...
+            gr.Info(str(error)) if isinstance(error, rt.Cancelled) else gr.Warning(str(error))
             yield {status: str(error)}
-        except rt.RetrainError as error:
-            raise gr.Error(str(error)) from None
         except Exception as error:
             log.exception("retraining failed")
-            raise gr.Error(f"Training failed, nothing was saved: {error}") from None
+            gr.Warning(f"Training failed, nothing was saved: {error}", title="Training failed")
+            yield {status: f"Training failed, nothing was saved: {html.escape(str(error))}"}
 
-    def cancel(request: gr.Request) -> None:
+    def cancel(request: gr.Request) -> tuple[Any, str]:
+        """Answers at once: the status says what happens (a running run stops after its step)."""
         outcome = rt.cancel(request.session_hash)
         if outcome == "stopping":
-            gr.Info("Stopping after the current step; then you can keep what was trained so far or throw it away.")
-        elif outcome == "unqueued":
-            gr.Info("Your queued training will not start.")
-        else:
-            gr.Info("You have no training running.")
+            return "**Stopping** after the current step; then you can keep what was trained so far or throw it away.", outcome
+        if outcome == "unqueued":
+            return "Cancelled: taken off the queue, it will not start.", outcome
+        gr.Info("You have no training running.")
+        return gr.skip(), outcome
+
+    def only_if_unqueued(outcome: str) -> None:
+        """Lets the chain go on (to take the waiting run out of Gradio's queue) only for a waiting run."""
+        if outcome != "unqueued":
+            raise gr.Error("", visible=False, print_exception=False)
 
     def keep(run: rt.Run | None) -> tuple[Any, ...]:
         if run is None:
-            raise gr.Error("There is nothing to keep: train a network first.")
+            gr.Warning("There is nothing to keep: train a network first.")
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
             model_id = rt.save_run(run)
         except rt.RetrainError as error:
-            raise gr.Error(str(error)) from None
+            gr.Warning(str(error))
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return (f"Kept as **{model_id}**, now in the Draw tab's list of networks.", model_id,
                 gr.Row(visible=False), None)
 
     def discard() -> tuple[Any, ...]:
         return "Thrown away: nothing was saved.", "", gr.Row(visible=False), None
 
+    def ask_to_delete(model_id: str | None) -> tuple[Any, Any]:
+        if not model_id:
+            gr.Warning("Choose the model to delete first.")
+            return gr.skip(), gr.skip()
+        return f"Delete **{html.escape(model_id)}** for good?", gr.Row(visible=True)
+
     def delete_model(model_id: str | None) -> str:
         try:
             rt.delete_retrained_model(model_id)
         except rt.RetrainError as error:
-            raise gr.Error(str(error)) from None
+            gr.Warning(str(error))
+            return gr.skip()
         gr.Info(f"Deleted {html.escape(model_id)}.")
         return ""
 
@@ -362,12 +392,13 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         return ids[event.index] if event.index is not None and event.index < len(ids) else None
 
     def delete_sample(sample_id: str | None, digit: str) -> tuple[Any, ...]:
-        if sample_id is None:
-            raise gr.Error("Select a drawing first.")
         try:
+            if sample_id is None:
+                raise UserSampleError("Select a drawing first (click it in the gallery), then delete it.")
             delete_user_sample(sample_id)
         except UserSampleError as error:
-            raise gr.Error(str(error)) from None
+            gr.Warning(str(error))
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return _samples_update(digit)
 
     def samples_label() -> gr.Checkbox:
@@ -390,57 +421,81 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
 
     def models_changed(dependency: Any, on_load: bool = False) -> None:
         """After a model is saved or deleted: the tab's list, and the Draw tab's selector."""
-        dependency = dependency.then(_models_update, None, [models, model_to_delete], api_visibility="private")
+        dependency = dependency.then(_models_update, None, [models, model_to_delete, confirm_row],
+                                     api_visibility="private")
         if model_selector is None or model_choices is None:
             return
         if on_load:
             dependency.then(refresh_on_load, model_selector, model_selector, api_visibility="private")
         else:
-            dependency.then(refresh_selector, [model_selector, new_model], model_selector, api_visibility="private")
+            dependency = dependency.then(refresh_selector, [model_selector, new_model], model_selector,
+                                         api_visibility="private")
+            if after_models_change is not None:
+                after_models_change(dependency)
 
     private = dict(api_visibility="private")
     for control in (architecture, preset):
         control.change(_fill, [architecture, preset],
                        [start, epochs, lr, batch_size, optimizer, schedule, augment, train_size], **private)
-    started = start_button.click(announce, SETTINGS, None, concurrency_limit=None, **private).success(
-        train, SETTINGS, RESULTS, concurrency_limit=1, concurrency_id=CONCURRENCY_ID,
-        show_progress_on=[status], **private)
-    models_changed(started)
-    cancel_button.click(cancel, None, None, concurrency_limit=None, **private)
+    # Start: announce (at once, never queued behind a training) says what the run waits for, or
+    # refuses it; then the run waits for the one training slot in Gradio's queue. Gradio's own
+    # progress overlay is hidden: the status says where the run stands, in words.
+    # (queued, to show its warnings, but never waiting: no concurrency limit)
+    announced = start_button.click(announce, SETTINGS, queue_note, concurrency_limit=None, **private)
+    shown_note = announced.success(lambda note: note, queue_note, status, queue=False, **private)
+    trained = shown_note.success(train, SETTINGS, RESULTS, concurrency_limit=1, concurrency_id=CONCURRENCY_ID,
+                                 show_progress="hidden", **private)
+    models_changed(trained)
+    # Cancel answers at once. A run still waiting in the queue is also taken out of it (cancels).
+    cancel_button.click(cancel, None, [status, cancel_outcome], concurrency_limit=None, **private).success(
+        only_if_unqueued, cancel_outcome, None, queue=False, **private).success(
+        None, None, None, cancels=[trained], **private)
     models_changed(keep_button.click(keep, pending, [status, new_model, keep_row, pending], **private))
     discard_button.click(discard, None, [status, new_model, keep_row, pending], **private)
-    models_changed(delete_model_button.click(delete_model, model_to_delete, new_model, **private))
+    delete_model_button.click(ask_to_delete, model_to_delete, [confirm_note, confirm_row], **private)
+    keep_model_button.click(lambda: gr.Row(visible=False), None, confirm_row, **private)
+    models_changed(confirm_button.click(delete_model, model_to_delete, new_model, **private))
 
     sample_outputs = [samples, sample_ids, samples_note, selected_sample]
     gr.on([samples_box.expand, digit_filter.change], _samples_update, digit_filter, sample_outputs, **private)
     samples.select(select_sample, sample_ids, selected_sample, **private)
-    delete_sample_button.click(delete_sample, [selected_sample, digit_filter], sample_outputs, **private)
+    # Every count follows every keep and delete: the checkbox's "(N)" and the gallery's note.
+    delete_sample_button.click(delete_sample, [selected_sample, digit_filter], sample_outputs, **private).then(
+        samples_label, None, use_samples, **private)
+    if drawing_kept is not None:
+        drawing_kept.then(samples_label, None, use_samples, **private).then(
+            _samples_update, digit_filter, sample_outputs, **private)
     # On page load: the models and drawings saved since the server started.
     models_changed(gr.on(None, samples_label, None, use_samples, **private), on_load=True)
 
     gr.api(retrain_api, api_name="retrain", concurrency_limit=1, concurrency_id=CONCURRENCY_ID)
 
 
-def save_correction(image: str | None, digit: str | None) -> tuple[str, None]:
-    """Keep the drawing on show (a canvas data URL or an uploaded file's path) as a `digit`."""
-    if digit is None:
-        raise gr.Error("First choose the digit you drew.")
+def save_correction(image: str | None, digit: str | None) -> tuple[Any, Any]:
+    """Keep the drawing on show (a canvas data URL or an uploaded file's path) as a `digit`.
+
+    What a person must do first is a warning, never an error on a component: an error badge
+    would cover the digit buttons it asks them to use."""
     try:
+        if digit is None:
+            raise UserSampleError("First choose the digit you drew (one of 0–9 above), then keep it.")
         save_user_sample(image, digit)
     except (UserSampleError, mnist_core.InvalidImage) as error:
-        raise gr.Error(str(error)) from None
+        gr.Warning(str(error))
+        return gr.skip(), gr.skip()
     return (f"✓ Kept as a **{digit}**: {count_user_samples()} drawing(s) kept so far. The next retrain "
             "(Retrain tab) learns from them; see or delete them there, under *Your drawings*.", None)
 
 
-def correction_control(image: gr.State) -> None:
+def correction_control(image: gr.State) -> Any:
     """Declare the Draw tab's "That's wrong, it was a ___": the user gives the right digit and
-    the drawing on show (`image`) is kept for retraining (mnist_core.user_samples)."""
+    the drawing on show (`image`) is kept for retraining (mnist_core.user_samples). Returns
+    the keep event, for the Retrain tab's counts to follow."""
     with gr.Group(elem_id="correction"):
         digit = gr.Radio(DIGITS, label="Wrong answer? It was a…", elem_id="correct-digit")
         keep = gr.Button("Keep this drawing to retrain with", size="sm", elem_id="keep-drawing")
     note = gr.Markdown(elem_id="correction-note")
-    keep.click(save_correction, [image, digit], [note, digit], api_visibility="private")
+    return keep.click(save_correction, [image, digit], [note, digit], api_visibility="private")
 
 
 def retrain_api(architecture: str, epochs: int, lr: float | None = None, batch_size: int | None = None,

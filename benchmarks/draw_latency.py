@@ -155,7 +155,7 @@ def measure_browser(url: str, n_strokes: int) -> list[dict]:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.add_init_script(PAGE_PROBE)
         page.goto(url)
-        page.wait_for_selector("#sketchpad")
+        page.wait_for_selector("#sketchpad[data-ready]")  # its script listens for strokes
         draw(page, digits["1"][0])  # warm up: the first requests open connections
         page.wait_for_timeout(500)
         while len(strokes) < n_strokes:
@@ -185,16 +185,17 @@ def measure_server(payloads: list[str], repeats: int) -> tuple[list[float], list
     sys.path.insert(0, str(ROOT))
     import torch
 
-    import app  # loads every model, sets torch's threads as the server does
+    import app  # noqa: F401 - loads every model, sets torch's threads as the server does
+    import draw_tab
 
-    model_id = app.most_accurate()
+    model_id = draw_tab.most_accurate()
     preprocess, total = [], []
     for _ in range(repeats):
         for payload in payloads:
             t0 = time.perf_counter()
-            app.to_tensor(payload)
+            draw_tab.to_tensor(payload)
             t1 = time.perf_counter()
-            app.read_drawing({"image": payload, "model": model_id})
+            draw_tab.read_drawing({"image": payload, "model": model_id})
             t2 = time.perf_counter()
             preprocess.append((t1 - t0) * 1000)
             total.append((t2 - t1) * 1000)

@@ -1,10 +1,11 @@
 """Screenshots of the app for the README, made the way a person sees the page.
 
-    python docs/screenshots.py   # writes docs/draw-tab.png, docs/draw-not-a-digit.png, docs/retrain-tab.png
+    python docs/screenshots.py   # writes docs/*.png
 
 Starts `python app.py` on a free port with its user data in a temporary folder, opens it in
-headless Chromium (Debian's /usr/bin/chromium), draws a 7 in the Draw tab, then an A, then runs
-the short retrain of LeNet-5 from the Retrain tab and takes the tab once the run is done.
+headless Chromium (Debian's /usr/bin/chromium), draws a 7 in the Draw tab, asks to keep it
+without a digit (a warning), uploads a photo of a 3, draws an A, then runs the short retrain of
+LeNet-5 from the Retrain tab; a second page deletes the new model, and the first page draws again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from PIL import Image, ImageDraw
 from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +29,7 @@ LETTER_A = [[(0.25, 0.8), (0.5, 0.2), (0.75, 0.8)], [(0.35, 0.58), (0.65, 0.58)]
 
 
 def draw(page, strokes: list[list[tuple[float, float]]]) -> None:
+    page.locator("#sketchpad").scroll_into_view_if_needed()  # the mouse draws at viewport positions
     box = page.locator("#sketchpad").bounding_box()
     for stroke in strokes:
         page.mouse.move(box["x"] + stroke[0][0] * box["width"], box["y"] + stroke[0][1] * box["height"])
@@ -36,23 +39,46 @@ def draw(page, strokes: list[list[tuple[float, float]]]) -> None:
         page.mouse.up()
 
 
+def photo_of_a_three(folder: Path) -> Path:
+    """A phone-like photo of a 3 written with a marker on slightly grey paper."""
+    photo = Image.new("RGB", (360, 480), (232, 228, 218))
+    ImageDraw.Draw(photo).line([(110, 120), (230, 110), (170, 230), (250, 320), (120, 380)], fill=(35, 35, 45),
+                               width=26, joint="curve")
+    photo.save(Path(folder) / "three.jpg")
+    return Path(folder) / "three.jpg"
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sketchlab-screens-") as folder, sync_playwright() as playwright:
         app = start_app(Path(folder))
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        wait = dict(timeout=120_000)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(app.url)
-            expect(page.locator("#sketchpad")).to_be_visible(timeout=60_000)
+            expect(page.locator("#sketchpad[data-ready]")).to_be_visible(**wait)
             draw(page, [SEVEN])
-            expect(page.locator("#prediction .digit")).to_have_text("7", timeout=60_000)
-            expect(page.locator("#compare tbody tr").first).to_contain_text("7", timeout=60_000)
+            expect(page.locator("#prediction .digit")).to_have_text("7", **wait)
+            expect(page.locator("#compare tbody tr").first).to_contain_text("7", **wait)
             page.screenshot(path=OUT / "draw-tab.png", full_page=True)
+
+            # A message never hides a control: "keep" without a digit is a warning; the digits stay usable.
+            page.locator("#keep-drawing").click()
+            expect(page.get_by_text("First choose the digit you drew")).to_be_visible(**wait)
+            page.screenshot(path=OUT / "draw-warning.png", full_page=True)
+            expect(page.get_by_text("First choose the digit you drew")).to_be_hidden(**wait)  # the toast fades
+
+            # A photo replaces the drawing, and the page says that it reads the photo.
+            page.get_by_text("upload a photo or scan").click()
+            page.locator("#upload input[type=file]").set_input_files(photo_of_a_three(folder))
+            expect(page.locator("#prediction .source")).to_have_text("in your photo", **wait)
+            expect(page.locator("#compare tbody tr").first).to_contain_text("3", **wait)
+            page.screenshot(path=OUT / "draw-photo.png", full_page=True)
 
             page.locator(".sketch-tools .clear").click()
             draw(page, LETTER_A)
-            expect(page.locator("#prediction .digit")).to_have_text("Not a digit", timeout=60_000)
-            expect(page.locator("#compare tbody tr").first).to_contain_text("Not a digit", timeout=60_000)
+            expect(page.locator("#prediction .digit")).to_have_text("Not a digit", **wait)
+            expect(page.locator("#compare tbody tr").first).to_contain_text("Not a digit", **wait)
             page.screenshot(path=OUT / "draw-not-a-digit.png", full_page=True)
 
             page.get_by_role("tab", name="Retrain").click()
@@ -62,7 +88,29 @@ def main() -> None:
             page.get_by_role("button", name="Start").click()
             expect(page.locator("#retrain-status")).to_contain_text("Done", timeout=600_000)
             page.screenshot(path=OUT / "retrain-tab.png", full_page=True)
-            print(f"wrote draw-tab.png, draw-not-a-digit.png and retrain-tab.png in {OUT}")
+
+            # The new model is selected in the Draw tab; another page deletes it (asked to confirm).
+            other = browser.new_page(viewport={"width": 1280, "height": 1000})
+            other.goto(app.url)
+            expect(other.locator("#sketchpad[data-ready]")).to_be_visible(**wait)
+            other.get_by_role("tab", name="Retrain").click()
+            other.get_by_text("Retrained models").click()
+            other.locator("#model-to-delete input").click()
+            other.get_by_role("option").first.click()
+            other.get_by_role("button", name="Delete this model").click()
+            expect(other.get_by_role("button", name="Yes, delete it")).to_be_visible(**wait)
+            other.screenshot(path=OUT / "retrain-delete.png", full_page=True)
+            other.get_by_role("button", name="Yes, delete it").click()
+            expect(other.get_by_text("Deleted")).to_be_visible(**wait)
+
+            page.get_by_role("tab", name="Draw").click()
+            page.locator(".sketch-tools .clear").click()
+            draw(page, [SEVEN])
+            expect(page.get_by_text("is no longer on this server")).to_be_visible(**wait)
+            expect(page.locator("#compare tbody tr").first).to_contain_text("7", **wait)
+            page.screenshot(path=OUT / "draw-deleted-model.png", full_page=True)
+            print(f"wrote draw-tab, draw-warning, draw-photo, draw-not-a-digit, retrain-tab, retrain-delete and "
+                  f"draw-deleted-model (.png) in {OUT}")
         finally:
             browser.close()
             app.stop()

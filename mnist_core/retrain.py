@@ -266,13 +266,29 @@ _current: Job | None = None
 _waiting: dict[str, bool] = {}  # owners who pressed Start and wait in Gradio's queue: cancelled?
 
 
+class AlreadyYours(RetrainError):
+    """The owner pressed Start while its own run trains or waits: one run per owner."""
+
+
 def expect(owner: str) -> str | None:
     """Note that `owner` pressed Start (its run now waits in Gradio's queue); return what
-    it waits for, e.g. "lenet5, 42% done, about 30 s left", or None."""
+    it waits for, e.g. "lenet5, 42% done, about 30 s left", or None. AlreadyYours when the
+    owner's own run is training or waiting: a second one is refused, not queued."""
     with _state:
-        _waiting[owner] = False
         job = _current
+        if job is not None and job.owner == owner:
+            raise AlreadyYours(f"Your training is already running ({job.describe()}). "
+                               "Cancel it first to start another.")
+        if _waiting.get(owner) is False:
+            raise AlreadyYours("Your training is already waiting for its turn. Cancel it first to start another.")
+        _waiting[owner] = False
     return job.describe() if job else None
+
+
+def stopping(owner: str) -> bool:
+    """Whether `owner`'s running training was asked to stop (and is finishing its step)."""
+    job = _current
+    return job is not None and job.owner == owner and job.stop.is_set()
 
 
 def cancel(owner: str) -> str:

@@ -7,11 +7,14 @@
 // quadratic curves, so they look like ink at any size. While a stroke is drawn (at most every
 // LIVE_EVERY_MS), and at once when it ends, the drawing is rendered into a small PNG (black ink
 // on white) and sent to app.read_drawing, whose answer this script shows in #prediction: the
-// fast path. After a stroke, Undo or Clear, the PNG also becomes this component's value, whose
-// "change" event updates the rest of the tab (confidences, the 28x28 image), and a
-// "stroke_end" event follows (every network's answer).
+// fast path. After a stroke, Undo or Clear, the PNG also becomes this component's value and a
+// "stroke_end" event updates the rest of the tab (confidences, the 28x28 image, every network).
+//
+// When Python reads an uploaded photo instead (props.photo is set), the canvas is cleared and
+// says that the photo is being read, until the user draws again.
 const canvas = element.querySelector("#sketchpad");
 const answer = element.querySelector("#prediction");
+const photoNote = element.querySelector(".photo-note");
 const ctx = canvas.getContext("2d");
 const SEND_SIZE = 112; // side in px of the PNG sent to Python (4 x MNIST's 28)
 const BRUSH = 1 / 14; // brush width as a fraction of the canvas side
@@ -67,8 +70,36 @@ function show(html) {
 function markPending() {
   answer.classList.toggle("pending", shown < asked);
 }
+// An answer from Python (a photo, another network). For a photo or an empty canvas it is shown,
+// and answers still on their way from read_drawing are dropped. For a drawing, Python's answer
+// may be for the drawing as it was when the event began: the drawing as it is now is asked
+// again, with the network now chosen.
 show(props.answer);
-watch("answer", () => show(props.answer)); // an upload or another model, from Python
+watch("answer_id", () => {
+  if (props.photo || (strokes.length === 0 && !stroke)) {
+    shown = asked;
+    markPending();
+    show(props.answer);
+  } else {
+    send(false);
+  }
+});
+
+// A photo is being read: the drawing goes (answers still on their way for it are dropped).
+function readingPhoto(on) {
+  photoNote.hidden = !on;
+  canvas.classList.toggle("not-read", on);
+}
+watch("photo", () => {
+  if (props.photo) {
+    strokes.length = 0;
+    stroke = null;
+    paintNow();
+    props.value = "";
+  }
+  readingPhoto(Boolean(props.photo));
+});
+readingPhoto(Boolean(props.photo));
 
 // Runs `f` once the next frame is painted: the rest of the tab (Gradio's re-rendering of this
 // component and of the outputs) must not delay the frame that shows the answer.
@@ -139,6 +170,7 @@ function point(e) {
 canvas.addEventListener("pointerdown", (e) => {
   if (e.button !== 0) return;
   canvas.setPointerCapture(e.pointerId);
+  readingPhoto(false); // from this stroke's end, the drawing is what the page reads
   stroke = [point(e)];
   strokes.push(stroke);
   repaint();
@@ -177,3 +209,6 @@ new ResizeObserver(() => {
     paint(ctx, side, "#fff");
   }
 }).observe(canvas);
+
+// Ready: drawing is heard from now on (tests, and the cursor, wait for this).
+canvas.dataset.ready = "true";

@@ -80,7 +80,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def open_page(browser, url: str, **context_options):
     """A new browser context and page at `url` (1280x1000 unless told), with the timeouts above,
-    once the Draw tab's canvas is on screen."""
+    once the Draw tab's canvas is on screen and its script is running (the canvas shows before
+    its script runs: a stroke drawn then would be lost)."""
     from playwright.sync_api import expect
 
     context = browser.new_context(**{"viewport": {"width": 1280, "height": 1000}, **context_options})
@@ -88,7 +89,7 @@ def open_page(browser, url: str, **context_options):
     context.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
     page = context.new_page()
     page.goto(url)
-    expect(page.locator("#sketchpad")).to_be_visible()
+    expect(page.locator("#sketchpad[data-ready]")).to_be_visible()  # its script listens for strokes
     return page
 
 

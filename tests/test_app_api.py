@@ -113,7 +113,9 @@ def test_canvas_fast_path_answers(app_url: str, tmp_path: Path) -> None:
 
     assert '<div class="digit">1</div>' in read_drawing(app_url, {"image": drawing, "model": ANY_MODEL})
     assert "Nothing drawn" in read_drawing(app_url, {"image": "", "model": ANY_MODEL})
-    assert "Unknown model" in read_drawing(app_url, {"image": drawing, "model": "no-such-net"})
+    # A page whose network was deleted meanwhile: the default network reads it (the page's
+    # stroke_end event then switches its selector and says so; tests/test_page_agrees.py).
+    assert '<div class="digit">1</div>' in read_drawing(app_url, {"image": drawing, "model": "no-such-net"})
 
 
 def test_canvas_fast_path_never_opens_a_server_path(app_url: str, tmp_path: Path) -> None:

@@ -32,7 +32,11 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
 
 
 def on_canvas(page: Page, points: Points) -> list[tuple[float, float]]:
-    box = page.locator("#sketchpad").bounding_box()
+    """`points` in the viewport's pixels, the whole canvas scrolled into view (the mouse draws
+    at viewport positions: off screen, a stroke would be lost)."""
+    canvas = page.locator("#sketchpad")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
     assert box is not None
     return [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
 

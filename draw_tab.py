@@ -1,0 +1,399 @@
+"""The Draw tab: a canvas (or a photo), what every network reads in it, and a correction.
+
+The canvas is our own (static/sketchpad.js in a gr.HTML): Gradio's Sketchpad takes seconds to
+send a drawing and first asks for a brush. Ours sends a small PNG of the drawing while the user
+draws and the moment a stroke ends, straight to a server function (read_drawing) whose answer it
+shows itself; Python turns the PNG into what the networks see with mnist_core.to_mnist, as it
+does for an uploaded photo.
+
+One image is read at a time, "the current one": the drawing, or an uploaded photo. Every panel
+(the answer, the confidences, the 28x28 view, the comparison) is about it. Uploading a photo
+clears the canvas and marks it as not being read; drawing (or Undo, Clear) takes the photo away.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import io
+import itertools
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import gradio as gr
+import torch
+from gradio.components.label import LabelConfidence, LabelData
+from PIL import Image
+
+import mnist_core
+from mnist_core.reading import NOT_A_DIGIT, Reading, is_a_digit, read
+from retrain_tab import correction_control
+
+STATIC = Path(__file__).parent / "static"
+NOTHING_DRAWN = "Nothing drawn"  # the Label's value (and the API's answer) for an empty image
+
+# One thread: a batch of one through a small network gains nothing from more, and the answer
+# stays fast while other work (a training run, another request) uses the second core.
+torch.set_num_threads(1)
+if not mnist_core.list_models():
+    raise SystemExit("No trained model found (no weights file for any network): train one first.")
+
+_models: dict[str, torch.nn.Module] = {}
+
+
+def get_model(model_id: str) -> torch.nn.Module:
+    """The network `model_id`, loaded on first use and kept; gr.Error for an unknown id.
+
+    The list of models is read each time (a directory listing, well under a millisecond):
+    retrained models appear as they are saved and are refused once deleted.
+    """
+    if not isinstance(model_id, str):
+        raise gr.Error(f"The model id must be a string, not {model_id!r:.80}.")
+    available = mnist_core.list_models()
+    if model_id not in available:
+        _models.pop(model_id, None)
+        raise gr.Error(f"Unknown model {model_id[:80]!r}. Available models: {', '.join(available)}.")
+    if model_id not in _models:
+        _models[model_id] = mnist_core.load_model(model_id)
+    return _models[model_id]
+
+
+@functools.cache
+def model_label(model_id: str) -> str:
+    """How the model selector names a network, e.g. "ConvNet-BN (ours) · 99.6%"."""
+    info = mnist_core.model_info(model_id)
+    accuracy = info.get("test_accuracy")
+    return f"{info['name']} · {accuracy:.1%}" if accuracy is not None else f"{info['name']} · not tested"
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """(label, id) of every available network, for a gr.Dropdown. Labels are unique: two
+    networks that would share one (retrained in the same minute) also show their ids."""
+    labels = {model_id: model_label(model_id) for model_id in mnist_core.list_models()}
+    repeated = {label for label in labels.values() if list(labels.values()).count(label) > 1}
+    return [(f"{label} · {model_id}" if label in repeated else label, model_id) for model_id, label in labels.items()]
+
+
+def most_accurate() -> str:
+    """The default network: the best measured test accuracy (DEFAULT_MODEL wins a tie)."""
+    def score(model_id: str) -> tuple[float, bool]:
+        accuracy = mnist_core.model_info(model_id).get("test_accuracy")
+        return (accuracy if accuracy is not None else -1.0, model_id == mnist_core.DEFAULT_MODEL)
+    return max(mnist_core.list_models(), key=score)
+
+
+def still_there(model_id: Any) -> str | None:
+    """`model_id` if it is still a network of this server, else None (a retrained model
+    deleted, maybe from another page, while this page had it selected)."""
+    return model_id if isinstance(model_id, str) and model_id in mnist_core.list_models() else None
+
+
+def model_or_default(model_id: Any) -> tuple[str, Any]:
+    """The network a page reads with, and the update for its selector: when its network is gone,
+    the default one (and the current choices); else the same network and no update."""
+    if still_there(model_id):
+        return model_id, gr.skip()
+    fallback = most_accurate()
+    return fallback, gr.Dropdown(choices=model_choices(), value=fallback)
+
+
+def say_it_was_deleted(model_id: Any) -> None:
+    """The warning, once, when a page's network was deleted (maybe from another page)."""
+    gr.Warning(f"The network {str(model_id)[:80]!r} is no longer on this server (it was deleted). "
+               f"Reading with {model_label(most_accurate())} instead.")
+
+
+def to_tensor(image: str | None) -> torch.Tensor | None:
+    """What the networks see ([1, 28, 28]) of a canvas data URL or an uploaded file's path.
+
+    None when nothing is drawn; gr.Error with mnist_core's explanation for an unreadable image.
+    """
+    if not image:
+        return None
+    try:
+        return mnist_core.to_mnist(image)
+    except mnist_core.InvalidImage as error:
+        raise gr.Error(str(error)) from None
+
+
+def canvas_image(value: object) -> str | None:
+    """The canvas's value, checked: a PNG data URL, or None when nothing is drawn.
+
+    A client can send anything as this value, and to_mnist would open a path as a file on the
+    server: anything but a data URL is refused.
+    """
+    if not value:
+        return None
+    if not (isinstance(value, str) and value.startswith("data:image/")):
+        raise gr.Error("The drawing could not be read. Please clear the canvas and draw again.")
+    return value
+
+
+def is_photo(image: object) -> bool:
+    """Whether the current image is an uploaded photo (a file path) rather than the drawing."""
+    return isinstance(image, str) and bool(image) and not image.startswith("data:")
+
+
+def reading(x: torch.Tensor, model_id: str, is_digit: bool | None = None) -> Reading:
+    """Network `model_id`'s calibrated reading of the image `x`: a digit, or "Not a digit"."""
+    return read(get_model(model_id), x, temperature(model_id), is_digit)
+
+
+@functools.cache
+def temperature(model_id: str) -> float:
+    return float(mnist_core.model_info(model_id).get("temperature", 1.0))
+
+
+class ReadingLabel(gr.Label):
+    """A gr.Label that also takes a LabelData, whose label ("Not a digit") need not be its top
+    confidence's."""
+
+    def postprocess(self, value: Any) -> Any:
+        return value if isinstance(value, LabelData) else super().postprocess(value)
+
+    def get_block_name(self) -> str:
+        return "label"  # the page draws it with Label's own front end
+
+
+def label_value(r: Reading) -> LabelData:
+    """The Label's value (and /predict's answer): the answer, and the ten confidences."""
+    ranked = sorted(r.scores.items(), key=lambda item: item[1], reverse=True)
+    return LabelData(label=r.answer, confidences=[LabelConfidence(label=d, confidence=c) for d, c in ranked])
+
+
+def answer_html(r: Reading | None, photo: bool = False) -> str:
+    """The top answer, large; its text holds no digit but the answer (or, small, the closest one).
+    For a photo it says so: the canvas beside it is then empty."""
+    source = '<div class="source">in your photo</div>' if photo else ""
+    if r is None:
+        if photo:
+            return '<div class="digit">?</div><div class="detail">No digit found in the photo.</div>'
+        return f'<div class="digit">?</div><div class="detail">{NOTHING_DRAWN} yet: draw a digit.</div>'
+    if r.not_a_digit:
+        return (f'<div class="digit not-digit">{NOT_A_DIGIT}</div><div class="detail">{r.reason}</div>'
+                f'<div class="closest">closest digit: {r.digit}</div>{source}')
+    return f'<div class="digit">{r.digit}</div><div class="detail">{r.certainty}</div>{source}'
+
+
+def problem_html(message: str) -> str:
+    """The answer's place when the drawing cannot be read: no digit, the reason."""
+    return f'<div class="digit">?</div><div class="detail">{html.escape(message)}</div>'
+
+
+def seen_html(x: torch.Tensor | None) -> str:
+    """The 28x28 image a network sees, enlarged 8x with visible pixels, as an inline PNG.
+
+    Inline, not a gr.Image: saving a file for each update would cost the live path ~7 ms.
+    """
+    title = '<div class="seen-title">What the network sees (28×28)</div>'  # not gr.HTML's label: it has a code icon
+    if x is None:
+        return f'{title}<div class="empty">The 28×28 image the network sees appears here.</div>'
+    buffer = io.BytesIO()
+    mnist_core.to_pil(x).resize((224, 224), Image.Resampling.NEAREST).save(buffer, format="PNG")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return f'{title}<img src="data:image/png;base64,{data}" width="224" height="224" alt="the drawing at 28×28">'
+
+
+def analyse(image: str | None, model_id: str) -> tuple[LabelData | str, str, str, str | None]:
+    """Everything the Draw tab shows for one image: confidences, answer, input as seen.
+
+    The image (a canvas data URL or a file path) is returned too, kept as the current image.
+    """
+    get_model(model_id)  # an unknown model is an error even for an empty canvas
+    x = to_tensor(image)
+    if x is None:
+        return NOTHING_DRAWN, answer_html(None, is_photo(image)), seen_html(None), image
+    r = reading(x, model_id)
+    return label_value(r), answer_html(r, is_photo(image)), seen_html(x), image
+
+
+def predict(image: dict | None, model_id: str) -> LabelData | str:
+    """API /predict: the answer ("7", or "Not a digit") and the calibrated confidence of each
+    digit "0".."9" for the image.
+
+    `image` arrives unprocessed (the event has preprocess=False): Gradio's file record, whose
+    path goes to mnist_core.to_mnist, so an unreadable file gets its clear message rather than
+    Gradio's own image decoder failing first. An empty image answers "Nothing drawn".
+    """
+    return analyse(image["path"] if image else None, model_id)[0]
+
+
+def read_drawing(request: object) -> str:
+    """The answer's HTML for {"image": the canvas's PNG data URL, "model": a model id}.
+
+    The canvas's fast path: its script calls this server function directly and shows the answer
+    itself. Through a Gradio event it took 80 ms p50 from stroke end to answer on screen, this
+    way 25 ms (benchmarks/draw_latency.py). The confidences, the 28x28 image and the comparison
+    follow through the canvas's stroke_end event. A network deleted since the page chose it
+    reads with the default one, as that event then says and shows.
+    """
+    try:
+        if not isinstance(request, dict):
+            raise gr.Error("The drawing could not be read. Please clear the canvas and draw again.")
+        image, model_id = canvas_image(request.get("image")), request.get("model")
+        model_id = still_there(model_id) or most_accurate()
+        x = to_tensor(image)
+        return answer_html(None if x is None else reading(x, model_id))
+    except gr.Error as error:
+        return problem_html(error.message)
+
+
+_answer_numbers = itertools.count(1)
+
+
+def answer_update(answer: str, model_id: str, photo: bool) -> dict:
+    """The canvas's props for an answer from Python: `answer` (shown by its script) with a new
+    `answer_id` (the script shows an answer when this changes: the same answer as last time can
+    be new to the page, which may show one of read_drawing's since), the network it reads with
+    from now on, and whether a photo is read (the script then clears the canvas)."""
+    return gr.update(answer=answer, answer_id=next(_answer_numbers), model_id=model_id, photo="photo" if photo else "")
+
+
+def show(image: str | None, model_id: str) -> tuple[LabelData | str, dict, str, str | None]:
+    """analyse() for the outputs [label, sketch, seen, current], the answer to the canvas."""
+    scores, answer, seen, image = analyse(image, model_id)
+    return scores, answer_update(answer, model_id, is_photo(image)), seen, image
+
+
+def read_canvas(value: object, model_id: str, current: str | None) -> tuple[Any, ...]:
+    """After a stroke, Undo or Clear: the drawing becomes the current image, read by the page's
+    network (or the default one if it was deleted). Outputs [label, seen, current, sketch,
+    upload, model, gone]: a photo on show is taken away, the selector follows a fallback, and
+    `gone` keeps the deleted network's id for the selector's change event to warn about (this
+    event is off the queue, where Gradio shows no warnings)."""
+    chosen, selector = model_or_default(model_id)
+    scores, answer, seen, image = analyse(canvas_image(value), chosen)
+    photo_gone = is_photo(current)
+    if chosen != model_id:  # the default network: the canvas's script reads with it from now on
+        sketch = answer_update(answer, chosen, photo=False)
+    elif photo_gone:
+        sketch = gr.update(photo="")
+    else:
+        sketch = gr.skip()
+    gone = model_id if chosen != model_id else gr.skip()
+    return scores, seen, image, sketch, None if photo_gone else gr.skip(), selector, gone
+
+
+def show_model(image: str | None, model_id: str, gone: str | None) -> tuple[Any, ...]:
+    """show() of the current image with the network just selected (or the default one, if it was
+    deleted meanwhile), the selector's update, and `gone` said and cleared."""
+    chosen, selector = model_or_default(model_id)
+    if chosen != model_id or gone:
+        say_it_was_deleted(gone or model_id)
+    return (*show(image, chosen), selector, None)
+
+
+def show_photo(image: dict | None, model_id: str) -> tuple[Any, ...]:
+    """show() of an uploaded photo, which becomes the current image."""
+    chosen, selector = model_or_default(model_id)
+    if chosen != model_id:
+        say_it_was_deleted(model_id)
+    return (*show(image["path"] if image else None, chosen), selector)
+
+
+def compare_all(image: str | None) -> str:
+    """A Markdown table: every network's answer and confidence for the current image."""
+    x = to_tensor(image)
+    if x is None:
+        return "No digit found in the photo." if is_photo(image) else "Draw a digit to see every network's answer."
+    rows = ["| Network | Answer | Confidence |", "| --- | :---: | ---: |"]
+    digit = is_a_digit(x)  # one detector for every network
+    for label, model_id in model_choices():
+        r = reading(x, model_id, digit)
+        answer = f"{NOT_A_DIGIT} (closest: {r.digit})" if r.not_a_digit else f"**{r.digit}**"
+        rows.append(f"| {label} | {answer} | {r.confidence:.1%} |")
+    return "\n".join(rows)
+
+
+SKETCHPAD_HTML = """
+<div class="sketch-row">
+  <div class="sketch-wrap">
+    <div class="canvas-box">
+      <canvas id="sketchpad" aria-label="Draw a digit here with the mouse or a finger"></canvas>
+      <div class="photo-note" hidden>The photo below is being read.<br>Draw here to read a drawing instead.</div>
+    </div>
+    <div class="sketch-tools">
+      <button type="button" class="undo">Undo</button>
+      <button type="button" class="clear">Clear</button>
+    </div>
+  </div>
+  <div id="prediction" aria-live="polite"></div>
+</div>
+"""
+
+
+class DrawTab(NamedTuple):
+    """What other tabs need of the Draw tab."""
+
+    model: gr.Dropdown  # the network selector, whose choices follow models kept or deleted
+    drawing_kept: Any  # the event that keeps a corrected drawing, after which counts follow
+    models_changed: Callable[[Any], None]  # chains, after an event that saved or deleted a model, the comparison
+
+
+def draw_tab() -> DrawTab:
+    """The Draw tab: a canvas (or an uploaded photo), the networks' answers, a comparison."""
+    current = gr.State(None)  # the image being read: a canvas data URL or an uploaded file's path
+    gone = gr.State(None)  # the id of the page's network, deleted since it was chosen, until said
+    default_model = most_accurate()
+    with gr.Row():
+        with gr.Column():
+            # The top answer (#prediction) is part of the canvas: its script shows it (props.answer).
+            sketch = gr.HTML(
+                value="",
+                html_template=SKETCHPAD_HTML,
+                js_on_load=(STATIC / "sketchpad.js").read_text(),
+                apply_default_css=False,
+                server_functions=[read_drawing],
+                answer=answer_html(None),
+                answer_id=0,
+                model_id=default_model,
+                photo="",
+            )
+            with gr.Accordion("…or upload a photo or scan of a handwritten digit", open=False):
+                upload = gr.Image(label="Photo or scan", type="filepath", sources=["upload", "clipboard"], elem_id="upload",
+                                  image_mode=None)  # None: its path as uploaded, not decoded and re-saved as RGB
+        with gr.Column():
+            model = gr.Dropdown(
+                choices=model_choices(),
+                value=default_model,
+                label="Network",
+                filterable=False,
+                elem_id="model",
+            )
+            label = ReadingLabel(NOTHING_DRAWN, num_top_classes=10, show_heading=False, label="Confidence per digit",
+                               elem_id="confidences")
+            seen = gr.HTML(
+                seen_html(None), show_label=False, container=True,
+                elem_id="seen", js_on_load=None,
+            )
+            drawing_kept = correction_control(current)  # "that's wrong, it was a ___": kept for retraining
+    with gr.Accordion("Compare all models", open=True):
+        comparison = gr.Markdown(compare_all(None), elem_id="compare")
+
+    quiet = dict(show_progress="hidden", api_visibility="private")
+    # While the user draws (up to 10 times a second) and when a stroke ends, the canvas's script
+    # asks read_drawing for the answer. After a stroke, Undo or Clear it sets its value to the
+    # drawing (a PNG data URL) and fires stroke_end: the rest of the tab follows, off the queue.
+    # "always_last" keeps one request in flight.
+    sketch.stroke_end(read_canvas, [sketch, model, current], [label, seen, current, sketch, upload, model, gone],
+                      queue=False, trigger_mode="always_last", **quiet).then(
+        compare_all, current, comparison, queue=False, trigger_mode="always_last", **quiet)
+    shown = [label, sketch, seen, current, model]
+    model.change(show_model, [current, model, gone], [*shown, gone], **quiet).then(
+        compare_all, current, comparison, **quiet)
+    # An upload is the public API endpoint /predict (its answer goes to a hidden Label: the page's
+    # panels are filled by show_photo), then becomes the current image. A file that is not an
+    # image gets its message, and is taken away rather than left on show as a broken image.
+    api_answer = ReadingLabel(visible=False)
+    uploaded = upload.upload(predict, [upload, model], api_answer, api_name="predict", preprocess=False,
+                             show_progress="hidden")
+    uploaded.success(show_photo, [upload, model], shown, preprocess=False, **quiet).then(
+        compare_all, current, comparison, **quiet)
+    uploaded.failure(lambda: None, None, upload, **quiet)
+    upload.clear(show_model, [sketch, model, gone], [*shown, gone], **quiet).then(compare_all, current, comparison, **quiet)
+
+    def models_changed(dependency: Any) -> None:
+        dependency.then(compare_all, current, comparison, **quiet)  # a deleted model leaves the table at once
+
+    return DrawTab(model, drawing_kept, models_changed)

@@ -1,0 +1,272 @@
+"""One page, one truth: after each action every panel (the answer, the confidences, the 28x28
+view, the comparison, the counts, the selector) describes the same image and network, and a
+message never hides a control. Real Chromium, and a server of its own with two retrained models.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import Browser, Page, expect
+
+from conftest import open_page, serve_app
+from mnist_core import retrain as rt
+from test_browser import ONE, ZERO, answer, canvas_is_blank, draw
+from test_retrain import TINY, run_to_end
+
+NAME = "twin"  # both retrained models get this name: their labels would be the same
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    """The app, its user data holding two retrained models made alike (same network, name, seed)."""
+    folder = tmp_path_factory.mktemp("agrees") / "user_data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKETCHLAB_DATA_DIR", str(folder))
+        twins = [rt.save_run(run_to_end(rt.make_settings(**TINY, name=NAME))) for _ in range(2)]
+    with serve_app(folder, tmp_path_factory.mktemp("app")) as url:
+        yield url, twins
+
+
+@pytest.fixture
+def page(browser: Browser, server: tuple[str, list[str]]) -> Iterator[Page]:
+    page = open_page(browser, server[0])
+    yield page
+    page.context.close()
+
+
+def photo_of_a_zero(folder: Path, name: str = "zero.jpg") -> Path:
+    photo = Image.new("RGB", (300, 400), (235, 230, 220))  # paper, dark ink
+    ImageDraw.Draw(photo).ellipse([90, 60, 210, 340], outline=(30, 30, 40), width=24)
+    photo.save(folder / name)
+    return folder / name
+
+
+def upload(page: Page, path: Path) -> None:
+    accordion = page.get_by_text("upload a photo or scan")
+    if not page.locator("#upload input[type=file]").count():
+        accordion.click()
+    page.locator("#upload input[type=file]").set_input_files(path)
+
+
+def top_confidence(page: Page):
+    return page.locator("#confidences .confidence-set dt").first
+
+
+def selected_model_row(page: Page):
+    label = page.locator("#model input").input_value()
+    return page.locator("#compare tbody tr").filter(has=page.get_by_text(label, exact=True))
+
+
+def shows_everywhere(page: Page, digit: str, photo: bool) -> None:
+    """Every panel is about one image read as `digit`: the answer, the top confidence, the 28x28
+    view, the selected network's row of the comparison; and the page says which image it reads."""
+    expect(answer(page)).to_have_text(digit)
+    expect(top_confidence(page)).to_have_text(digit)
+    expect(page.locator("#seen img")).to_be_visible()
+    expect(selected_model_row(page).locator("td").nth(1)).to_have_text(digit)
+    if photo:
+        expect(page.locator(".photo-note")).to_be_visible()
+        expect(page.locator("#prediction .source")).to_have_text("in your photo")
+        expect(page.locator("#upload img")).to_be_visible()
+    else:
+        expect(page.locator(".photo-note")).to_be_hidden()
+        expect(page.locator("#prediction .source")).to_have_count(0)
+        expect(page.locator("#upload img")).to_have_count(0)
+
+
+def shows_nothing(page: Page) -> None:
+    expect(answer(page)).to_have_text("?")
+    expect(page.locator("#confidences")).to_contain_text("Nothing drawn")
+    expect(page.locator("#seen img")).to_have_count(0)
+    expect(page.locator("#compare")).to_contain_text("Draw a digit")
+    expect(page.locator("#upload img")).to_have_count(0)
+
+
+def no_error_badge(page: Page) -> None:
+    """No component is in Gradio's error state (its red "Error" badge covers the component)."""
+    expect(page.locator(".error:visible, [data-testid=status-tracker].error")).to_have_count(0)
+
+
+def test_a_warning_leaves_the_digit_buttons_usable(page: Page) -> None:
+    draw(page, ONE)
+    expect(answer(page)).to_have_text("1")
+    page.locator("#keep-drawing").click()  # no digit chosen
+    expect(page.get_by_text("First choose the digit you drew")).to_be_visible()
+    no_error_badge(page)
+    page.locator("#correct-digit").get_by_label("7", exact=True).check()  # not hidden or covered
+    page.locator("#keep-drawing").click()
+    expect(page.locator("#correction-note")).to_contain_text("Kept as a 7")
+
+
+def test_a_photo_and_the_drawing_are_never_read_at_once(page: Page, tmp_path: Path) -> None:
+    draw(page, ONE)
+    shows_everywhere(page, "1", photo=False)
+
+    upload(page, photo_of_a_zero(tmp_path))  # the photo replaces the drawing
+    shows_everywhere(page, "0", photo=True)
+    assert canvas_is_blank(page)
+
+    page.locator("#model input").click()  # another network reads the same photo
+    page.get_by_role("option", name=re.compile("LeNet-5")).click()
+    shows_everywhere(page, "0", photo=True)
+
+    draw(page, ONE)  # drawing replaces the photo
+    shows_everywhere(page, "1", photo=False)
+
+    upload(page, photo_of_a_zero(tmp_path, "another zero.png"))
+    shows_everywhere(page, "0", photo=True)
+    page.locator(".sketch-tools .clear").click()  # Clear with a photo on show: nothing is read
+    shows_nothing(page)
+    page.locator("#model input").click()
+    page.get_by_role("option", name=re.compile("CNN 16-32")).click()
+    expect(page.locator("#model input")).to_have_value(re.compile("CNN 16-32"))
+    shows_nothing(page)
+
+    draw(page, ZERO)
+    shows_everywhere(page, "0", photo=False)
+
+
+def test_a_blank_photo_says_no_digit_was_found(page: Page, tmp_path: Path) -> None:
+    Image.new("RGB", (200, 200), (240, 240, 240)).save(tmp_path / "blank.png")
+    upload(page, tmp_path / "blank.png")
+    expect(page.locator("#prediction")).to_contain_text("No digit found in the photo")
+    expect(page.locator("#confidences")).to_contain_text("Nothing drawn")
+
+
+def test_a_file_that_is_not_an_image_gets_its_message_and_is_taken_away(page: Page, tmp_path: Path) -> None:
+    draw(page, ONE)
+    shows_everywhere(page, "1", photo=False)
+    (tmp_path / "digit.png").write_bytes(b"this is not a PNG")
+    upload(page, tmp_path / "digit.png")
+    expect(page.get_by_text("The file is not an image we can read")).to_be_visible()
+    expect(page.locator("#upload img")).to_have_count(0)  # no broken image left on show
+    shows_everywhere(page, "1", photo=False)  # the drawing is still what the page reads
+
+
+def test_labels_are_unique(page: Page) -> None:
+    page.locator("#model input").click()
+    options = page.get_by_role("option")
+    expect(options.filter(has_text=NAME)).to_have_count(2)
+    names = options.all_inner_texts()
+    assert len(names) == len(set(names)), names
+
+
+def test_a_model_deleted_on_another_page_falls_back_to_the_default(
+        browser: Browser, server: tuple[str, list[str]]) -> None:
+    url, twins = server
+    deleted = twins[0]
+    a, b = open_page(browser, url), open_page(browser, url)
+    try:
+        default = a.locator("#model input").input_value()
+        a.locator("#model input").click()
+        a.get_by_role("option", name=re.compile(re.escape(deleted))).click()
+        draw(a, ONE)
+        shows_everywhere(a, "1", photo=False)
+
+        draw(b, ONE)
+        expect(b.locator("#compare")).to_contain_text(deleted)
+        b.get_by_role("tab", name="Retrain").click()
+        b.get_by_text("Retrained models").click()
+        b.locator("#model-to-delete input").click()
+        b.get_by_role("option", name=deleted, exact=True).click()
+        b.get_by_role("button", name="Delete this model").click()
+        b.get_by_role("button", name="Yes, delete it").click()
+        expect(b.locator("#retrained-models")).not_to_contain_text(deleted)
+        expect(b.locator("#compare")).not_to_contain_text(deleted)  # the deleting page's comparison, at once
+
+        a.locator(".sketch-tools .clear").click()
+        draw(a, ZERO)
+        expect(a.get_by_text("is no longer on this server")).to_have_count(1)  # said once, in words
+        expect(a.locator("#model input")).to_have_value(default)
+        shows_everywhere(a, "0", photo=False)
+        no_error_badge(a)
+        expect(a.locator("#compare")).not_to_contain_text(deleted)
+    finally:
+        a.context.close()
+        b.context.close()
+
+
+def test_the_drawing_counts_follow_every_keep_and_delete(page: Page) -> None:
+    retrain_tab = page.get_by_role("tab", name="Retrain")
+    count = page.get_by_label(re.compile(r"Include your corrected drawings \(\d+\)"))
+    retrain_tab.click()
+    expect(count).to_be_attached()
+    before = int(re.search(r"\((\d+)\)", count.evaluate("e => e.labels[0].innerText")).group(1))
+
+    page.get_by_role("tab", name="Draw").click()
+    for digit in ("3", "5"):
+        draw(page, ONE)
+        page.locator("#correct-digit").get_by_label(digit, exact=True).check()
+        page.locator("#keep-drawing").click()
+        expect(page.locator("#correction-note")).to_contain_text(f"Kept as a {digit}")
+    retrain_tab.click()
+    expect(page.get_by_text(f"Include your corrected drawings ({before + 2})")).to_be_visible()
+
+    page.get_by_role("button", name=re.compile("^Your drawings")).click()
+    expect(page.locator("#samples-note")).to_contain_text(f"{before + 2} drawing(s) kept")
+    page.get_by_role("button", name="Delete the selected drawing").click()  # nothing selected: a warning
+    expect(page.get_by_text("Select a drawing first")).to_be_visible()
+    no_error_badge(page)
+    page.locator("#samples .thumbnail-item").first.click()
+    page.get_by_role("button", name="Delete the selected drawing").click()
+    expect(page.get_by_text(f"Include your corrected drawings ({before + 1})")).to_be_visible()
+    expect(page.locator("#samples-note")).to_contain_text(f"{before + 1} drawing(s) kept")
+
+
+def start_a_long_run(page: Page) -> None:
+    """Our largest network, 20 epochs of all 55,000 digits on one core: far longer than the test
+    on any CPU (LeNet-5 for 10 epochs took only 80 s here). The test cancels it."""
+    page.get_by_role("tab", name="Retrain").click()
+    expect(page.locator("#retrain-network input")).to_have_value(re.compile(r"\(convnet-bn\)"))  # the default
+    epochs = page.locator("#retrain-epochs input[type=number]")
+    if epochs.input_value() != "20":
+        epochs.fill("20")
+        epochs.press("Enter")
+        page.get_by_text("More settings").click()
+        page.get_by_label("MNIST training digits per epoch").fill("0")
+    page.get_by_role("button", name="Start").click()
+
+
+def epochs_trained(page: Page) -> float:
+    summary = page.locator("#retrain-summary").inner_text()
+    return float(re.search(r"after ([\d.]+) epoch", summary).group(1))
+
+
+def test_start_twice_cancel_at_once_and_a_queued_run(browser: Browser, server: tuple[str, list[str]]) -> None:
+    url = server[0]
+    a, b = open_page(browser, url), open_page(browser, url)
+    status_a, status_b = a.locator("#retrain-status"), b.locator("#retrain-status")
+    try:
+        start_a_long_run(a)
+        expect(status_a).to_contain_text("step")  # training
+        a.get_by_role("button", name="Start").click()  # the same visitor again: refused, with the truth
+        expect(a.get_by_text("Your training is already running")).to_be_visible()
+
+        start_a_long_run(b)  # another visitor: waits, and is told so in words
+        expect(status_b).to_contain_text("Waiting for its turn")
+        # Gradio's own queue overlay ("queue: 1/1 | 1.2s") is in the page, but never shown
+        tracker = b.locator("#retrain-status [data-testid=status-tracker]")
+        expect(tracker).to_have_css("opacity", "0")
+        b.get_by_role("button", name="Cancel").click()
+        expect(status_b).to_contain_text("taken off the queue")
+
+        a.get_by_role("button", name="Cancel").click()  # answered at once, then stopped
+        expect(status_a).to_contain_text("Stopping")
+        expect(status_a).to_contain_text("Cancelled")
+        expect(a.get_by_role("button", name="Keep it as a new model")).to_be_visible()
+        assert epochs_trained(a) < 20  # stopped long before the end
+
+        start_a_long_run(b)  # the slot is free again, and b's cancelled wait is not in the way
+        expect(status_b).to_contain_text("step")
+        b.get_by_role("button", name="Cancel").click()
+        expect(status_b).to_contain_text("Cancelled")
+        no_error_badge(a)
+        no_error_badge(b)
+    finally:
+        a.context.close()
+        b.context.close()
