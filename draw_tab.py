@@ -18,6 +18,7 @@ import functools
 import html
 import io
 import itertools
+import json
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -27,6 +28,7 @@ from gradio.components.label import LabelConfidence, LabelData
 from PIL import Image
 
 import mnist_core
+from mnist_core.number import NumberReading, read_number
 from mnist_core.reading import NOT_A_DIGIT, Reading, is_a_digit, read
 from retrain_tab import correction_control
 
@@ -117,6 +119,22 @@ def to_tensor(image: str | None) -> torch.Tensor | None:
         raise gr.Error(str(error)) from None
 
 
+def number_in(image: str | None, model_id: str) -> NumberReading:
+    """Network `model_id`'s reading of every digit written in `image` (no digits when nothing
+    is drawn); gr.Error with mnist_core's explanation for an unreadable image."""
+    if not image:
+        return NumberReading([])
+    try:
+        return read_number(image, get_model(model_id), temperature(model_id))
+    except mnist_core.InvalidImage as error:
+        raise gr.Error(str(error)) from None
+
+
+def least_certain(number: NumberReading) -> int:
+    """The digit whose details the page shows for a number: the least certain one."""
+    return min(range(len(number.digits)), key=lambda i: number.digits[i].confidence)
+
+
 def canvas_image(value: object) -> str | None:
     """The canvas's value, checked: a PNG data URL, or None when nothing is drawn.
 
@@ -176,6 +194,25 @@ def answer_html(r: Reading | None, photo: bool = False) -> str:
     return f'<div class="digit">{r.digit}</div><div class="detail">{r.certainty}</div>{source}'
 
 
+ORDINALS = ["1st", "2nd", "3rd"] + [f"{n}th" for n in range(4, 13)]
+
+
+def number_html(number: NumberReading, photo: bool = False) -> str:
+    """The answer for several digits: the number, large ("?" for a mark that is not a digit),
+    which digit the panels beside it describe, and each digit's box (as shares of the image's
+    width and height) for the canvas's script to draw."""
+    shown = least_certain(number)
+    digit = number.digits[shown]
+    boxes = [[round(d.box[0] / number.size[0], 4), round(d.box[1] / number.size[1], 4),
+              round(d.box[2] / number.size[0], 4), round(d.box[3] / number.size[1], 4), d.label]
+             for d in number.digits] if not photo and all(number.size) else []
+    source = '<div class="source">in your photo</div>' if photo else ""
+    return (f'<div class="digit number">{number.text}</div>'
+            f'<div class="detail">{len(number.digits)} digits; details for the {ORDINALS[shown]}, '
+            f'the least sure ({digit.label}, {digit.reading.certainty})</div>{source}'
+            f"<div class=\"boxes\" hidden data-boxes='{json.dumps(boxes)}'></div>")
+
+
 def problem_html(message: str) -> str:
     """The answer's place when the drawing cannot be read: no digit, the reason."""
     return f'<div class="digit">?</div><div class="detail">{html.escape(message)}</div>'
@@ -201,22 +238,35 @@ def analyse(image: str | None, model_id: str) -> tuple[LabelData | str, str, str
     The image (a canvas data URL or a file path) is returned too, kept as the current image.
     """
     get_model(model_id)  # an unknown model is an error even for an empty canvas
-    x = to_tensor(image)
-    if x is None:
+    number = number_in(image, model_id)
+    if not number.digits:
         return NOTHING_DRAWN, answer_html(None, is_photo(image)), seen_html(None), image
-    r = reading(x, model_id)
-    return label_value(r), answer_html(r, is_photo(image)), seen_html(x), image
+    digit = number.digits[least_certain(number)]
+    answer = (answer_html(digit.reading, is_photo(image)) if len(number.digits) == 1
+              else number_html(number, is_photo(image)))
+    return label_value(digit.reading), answer, seen_html(digit.x), image
 
 
 def predict(image: dict | None, model_id: str) -> LabelData | str:
     """API /predict: the answer ("7", or "Not a digit") and the calibrated confidence of each
-    digit "0".."9" for the image.
+    digit "0".."9" for the image, read as one digit.
 
     `image` arrives unprocessed (the event has preprocess=False): Gradio's file record, whose
     path goes to mnist_core.to_mnist, so an unreadable file gets its clear message rather than
     Gradio's own image decoder failing first. An empty image answers "Nothing drawn".
     """
-    return analyse(image["path"] if image else None, model_id)[0]
+    get_model(model_id)
+    x = to_tensor(image["path"] if image else None)
+    return NOTHING_DRAWN if x is None else label_value(reading(x, model_id))
+
+
+def read_number_api(image: dict | None, model_id: str) -> dict:
+    """API /read_number: every digit written in the image, left to right:
+    {"number": "2026", "digits": [{"label": "2", "confidence": 0.99, "box": [x0, y0, x1, y1]}, ...]},
+    boxes in the image's pixels; "?" for a mark that is not a digit; {"number": "", "digits": []}
+    when nothing is written."""
+    get_model(model_id)
+    return number_in(image["path"] if image else None, model_id).as_dict()
 
 
 def read_drawing(request: object) -> str:
@@ -233,8 +283,10 @@ def read_drawing(request: object) -> str:
             raise gr.Error("The drawing could not be read. Please clear the canvas and draw again.")
         image, model_id = canvas_image(request.get("image")), request.get("model")
         model_id = still_there(model_id) or most_accurate()
-        x = to_tensor(image)
-        return answer_html(None if x is None else reading(x, model_id))
+        number = number_in(image, model_id)
+        if len(number.digits) > 1:
+            return number_html(number)
+        return answer_html(number.digits[0].reading if number.digits else None)
     except gr.Error as error:
         return problem_html(error.message)
 
@@ -293,10 +345,18 @@ def show_photo(image: dict | None, model_id: str) -> tuple[Any, ...]:
 
 
 def compare_all(image: str | None) -> str:
-    """A Markdown table: every network's answer and confidence for the current image."""
-    x = to_tensor(image)
-    if x is None:
+    """A Markdown table: every network's answer and confidence for the current image (for a
+    number: each network's reading of it, and its least confidence)."""
+    number = number_in(image, most_accurate())
+    if not number.digits:
         return "No digit found in the photo." if is_photo(image) else "Draw a digit to see every network's answer."
+    if len(number.digits) > 1:
+        rows = ["| Network | Number | Least confidence |", "| --- | :---: | ---: |"]
+        for label, model_id in model_choices():
+            n = number_in(image, model_id)
+            rows.append(f"| {label} | **{n.text}** | {min(d.confidence for d in n.digits):.1%} |")
+        return "\n".join(rows)
+    x = number.digits[0].x
     rows = ["| Network | Answer | Confidence |", "| --- | :---: | ---: |"]
     digit = is_a_digit(x)  # one detector for every network
     for label, model_id in model_choices():
@@ -311,6 +371,7 @@ SKETCHPAD_HTML = """
   <div class="sketch-wrap">
     <div class="canvas-box">
       <canvas id="sketchpad" aria-label="Draw a digit here with the mouse or a finger"></canvas>
+      <div class="box-layer"></div>
       <div class="photo-note" hidden>The photo below is being read.<br>Draw here to read a drawing instead.</div>
     </div>
     <div class="sketch-tools">
@@ -391,6 +452,11 @@ def draw_tab() -> DrawTab:
     uploaded.success(show_photo, [upload, model], shown, preprocess=False, **quiet).then(
         compare_all, current, comparison, **quiet)
     uploaded.failure(lambda: None, None, upload, **quiet)
+    # API /read_number: a number's digits, boxes and confidences ("Use via API"), on hidden components.
+    number_image = gr.Image(type="filepath", visible=False, label="Image of a written number")
+    number_json = gr.JSON(visible=False, label="The number read")
+    gr.Button(visible=False).click(read_number_api, [number_image, model], number_json, api_name="read_number",
+                                   preprocess=False, show_progress="hidden")
     upload.clear(show_model, [sketch, model, gone], [*shown, gone], **quiet).then(compare_all, current, comparison, **quiet)
 
     def models_changed(dependency: Any) -> None:

@@ -91,6 +91,27 @@ def load_image(image: Any) -> Image.Image | None:
     """Any input to_mnist() accepts as a PIL image in mode L, RGB or RGBA, at most
     WORK_MAX_SIDE a side; None when empty. InvalidImage for unreadable or huge input,
     TypeError for something that is no kind of image."""
+    img = _load(image)
+    return None if img is None else _reduce(img)
+
+
+def ink_plane(image: Any) -> tuple[np.ndarray, float, tuple[int, int]] | None:
+    """The ink of any input to_mnist() accepts, as to_mnist finds it before cropping: uint8,
+    0 where there is paper. Also how its pixels map back to the input's: input (x, y) =
+    ((x - dx) * scale, (y - dy) * scale) for offset (dx, dy) (the margin added around a
+    tight crop). None when empty."""
+    full = _load(image)
+    if full is None:
+        return None
+    img = _reduce(full)
+    plane = _ink_plane(img)
+    if plane is None:
+        return None
+    offset = ((plane.shape[1] - img.width) // 2, (plane.shape[0] - img.height) // 2)
+    return plane, full.width / img.width, offset
+
+
+def _load(image: Any) -> Image.Image | None:
     if image is None:
         return None
     if isinstance(image, dict):
@@ -110,11 +131,12 @@ def load_image(image: Any) -> Image.Image | None:
         raise TypeError(f"to_mnist() cannot read a {type(image).__name__}")
     if img is None or img.width == 0 or img.height == 0:
         return None
-    img = _canonical_mode(img)
+    return _canonical_mode(img)
+
+
+def _reduce(img: Image.Image) -> Image.Image:
     longer = max(img.size)
-    if longer > WORK_MAX_SIDE:
-        img = img.reduce(math.ceil(longer / WORK_MAX_SIDE))
-    return img
+    return img.reduce(math.ceil(longer / WORK_MAX_SIDE)) if longer > WORK_MAX_SIDE else img
 
 
 def _check_size(width: int, height: int) -> None:

@@ -15,6 +15,7 @@
 const canvas = element.querySelector("#sketchpad");
 const answer = element.querySelector("#prediction");
 const photoNote = element.querySelector(".photo-note");
+const boxLayer = element.querySelector(".box-layer");
 const ctx = canvas.getContext("2d");
 const SEND_SIZE = 112; // side in px of the PNG sent to Python (4 x MNIST's 28)
 const BRUSH = 1 / 14; // brush width as a fraction of the canvas side
@@ -65,6 +66,22 @@ function paintNow() {
 
 function show(html) {
   answer.innerHTML = html;
+  drawBoxes();
+}
+// For a number, the answer holds each digit's box (shares of the canvas) and reading: each is
+// drawn over the canvas, with its digit above it.
+function drawBoxes() {
+  const data = answer.querySelector(".boxes");
+  const boxes = data ? JSON.parse(data.dataset.boxes || "[]") : [];
+  boxLayer.replaceChildren(...boxes.map(([x0, y0, x1, y1, label]) => {
+    const box = document.createElement("div");
+    box.className = "digit-box";
+    box.dataset.label = label;
+    Object.assign(box.style, {
+      left: `${x0 * 100}%`, top: `${y0 * 100}%`, width: `${(x1 - x0) * 100}%`, height: `${(y1 - y0) * 100}%`,
+    });
+    return box;
+  }));
 }
 // While the answer on show is not yet the one for the latest drawing, it is dimmed (draw.css).
 function markPending() {

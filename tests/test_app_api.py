@@ -123,3 +123,30 @@ def test_canvas_fast_path_never_opens_a_server_path(app_url: str, tmp_path: Path
     path = digit_image(tmp_path / "1.png", "1")
     answer = read_drawing(app_url, {"image": str(path), "model": ANY_MODEL})
     assert '<div class="digit">?</div>' in answer and "could not be read" in answer
+
+
+def test_read_number_reads_each_digit_with_its_box(client: Client, tmp_path: Path) -> None:
+    image = Image.new("L", (560, 280), 255)  # "10": a 1 and a 0, side by side
+    pen = ImageDraw.Draw(image)
+    pen.line([(140, 40), (140, 240)], fill=0, width=22)
+    pen.ellipse([330, 40, 450, 240], outline=0, width=22)
+    image.save(tmp_path / "10.png")
+
+    result = client.predict(handle_file(tmp_path / "10.png"), ANY_MODEL, api_name="/read_number")
+
+    assert result["number"] == "10"
+    assert [d["label"] for d in result["digits"]] == ["1", "0"]
+    one, zero = (d["box"] for d in result["digits"])
+    assert one[0] < 140 < one[2] and zero[0] < 390 < zero[2]  # boxes in the image's own pixels
+    assert all(0 < d["confidence"] <= 1 for d in result["digits"])
+
+
+def test_read_number_of_nothing_and_of_bad_input(client: Client, tmp_path: Path) -> None:
+    Image.new("L", (300, 200), 255).save(tmp_path / "blank.png")
+    assert client.predict(handle_file(tmp_path / "blank.png"), ANY_MODEL, api_name="/read_number") == {
+        "number": "", "digits": []}
+    (tmp_path / "broken.png").write_bytes(b"this is not a PNG")
+    with pytest.raises(Exception, match="not an image we can read"):
+        client.predict(handle_file(tmp_path / "broken.png"), ANY_MODEL, api_name="/read_number")
+    with pytest.raises(Exception, match="Unknown model 'no-such-net'"):
+        client.predict(handle_file(tmp_path / "blank.png"), "no-such-net", api_name="/read_number")

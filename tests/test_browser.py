@@ -97,6 +97,19 @@ def test_a_letter_is_not_a_digit_for_every_network(page: Page) -> None:
     expect(rows.filter(has_text="Not a digit")).to_have_count(rows.count())
 
 
+def test_a_number_of_several_digits_is_read_with_each_digit_boxed(page: Page) -> None:
+    draw(page, [(0.2, 0.3 + 0.4 * i / 10) for i in range(11)])  # a 1 ...
+    draw(page, [(0.45, 0.38), (0.55, 0.3), (0.68, 0.32), (0.7, 0.42), (0.45, 0.7), (0.75, 0.7)])  # ... and a 2
+    expect(answer(page)).to_have_text("12")
+    boxes = page.locator(".digit-box")
+    expect(boxes).to_have_count(2)
+    assert [boxes.nth(i).get_attribute("data-label") for i in range(2)] == ["1", "2"]
+    expect(page.locator("#compare")).to_contain_text("12")
+    page.locator(".sketch-tools .undo").click()  # back to one digit: no boxes
+    expect(answer(page)).to_have_text("1")
+    expect(boxes).to_have_count(0)
+
+
 def test_clear_and_undo_erase_the_drawing(page: Page) -> None:
     draw(page, ONE)
     expect(answer(page)).to_have_text("1")

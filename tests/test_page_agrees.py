@@ -94,7 +94,7 @@ def no_error_badge(page: Page) -> None:
 
 def test_a_warning_leaves_the_digit_buttons_usable(page: Page) -> None:
     draw(page, ONE)
-    expect(answer(page)).to_have_text("1")
+    shows_everywhere(page, "1", photo=False)  # the drawing is the page's current image
     page.locator("#keep-drawing").click()  # no digit chosen
     expect(page.get_by_text("First choose the digit you drew")).to_be_visible()
     no_error_badge(page)
@@ -200,7 +200,9 @@ def test_the_drawing_counts_follow_every_keep_and_delete(page: Page) -> None:
 
     page.get_by_role("tab", name="Draw").click()
     for digit in ("3", "5"):
+        page.locator(".sketch-tools .clear").click()
         draw(page, ONE)
+        shows_everywhere(page, "1", photo=False)
         page.locator("#correct-digit").get_by_label(digit, exact=True).check()
         page.locator("#keep-drawing").click()
         expect(page.locator("#correction-note")).to_contain_text(f"Kept as a {digit}")
@@ -243,7 +245,7 @@ def test_start_twice_cancel_at_once_and_a_queued_run(browser: Browser, server: t
     status_a, status_b = a.locator("#retrain-status"), b.locator("#retrain-status")
     try:
         start_a_long_run(a)
-        expect(status_a).to_contain_text("step")  # training
+        expect(status_a).to_contain_text("Training convnet-bn")  # training (its first step may take a while)
         a.get_by_role("button", name="Start").click()  # the same visitor again: refused, with the truth
         expect(a.get_by_text("Your training is already running")).to_be_visible()
 
@@ -262,7 +264,7 @@ def test_start_twice_cancel_at_once_and_a_queued_run(browser: Browser, server: t
         assert epochs_trained(a) < 20  # stopped long before the end
 
         start_a_long_run(b)  # the slot is free again, and b's cancelled wait is not in the way
-        expect(status_b).to_contain_text("step")
+        expect(status_b).to_contain_text("Training convnet-bn")
         b.get_by_role("button", name="Cancel").click()
         expect(status_b).to_contain_text("Cancelled")
         no_error_badge(a)

@@ -1,0 +1,227 @@
+"""Reading numbers: the digits of a drawing or photo found, ordered left to right, and read.
+
+    number = read_number(image, model, temperature)   # a NumberReading
+    number.text                                        # "2026"; "?" for a mark that is not a digit
+    number.digits[0].box                               # (x0, y0, x1, y1) in the input image's pixels
+
+How: the ink (preprocess.ink_plane) is split into marks, connected groups of ink pixels found on
+a copy at most MARK_SIDE pixels a side. Marks that overlap left to right are one digit (the
+crossbar of a 4, 5 or 7 drawn as its own stroke). A group much wider than the others are tall is
+digits that touch, cut where the ink is thinnest. Each digit's own ink (not a neighbour's stroke
+reaching into its box) goes through to_mnist and the network, as a drawing of one digit does.
+When there is one digit, the whole image is read exactly as a single digit is, so a single
+digit's answer does not change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mnist_core.preprocess import ink_plane, to_mnist
+from mnist_core.reading import Reading, read
+
+MARK_SIDE = 160  # marks are found on a copy of the ink at most this many pixels a side
+INK_LEVEL = 48  # on 0..255: a pixel of the ink plane above this is ink, for finding marks
+MAX_MARKS = 16  # only the largest marks are looked at: a page of scribbles stays fast
+MAX_DIGITS = 12  # at most this many digits are read
+SPECK = 0.35  # a group smaller than this share of the digits' height each way is a speck, ignored
+SAME_DIGIT_OVERLAP = 0.5  # marks that overlap by this share of the narrower one's width are one digit
+TOUCHING = 1.15  # a group wider than this many times the digits' height may be digits that touch
+ALONE_TOUCHING = 1.6  # ... and when it is the only group (a letter or a wide digit, more likely than a number)
+WIDEST_DIGIT, NARROWEST_DIGIT = 1.0, 0.45  # widths of a digit (not a 1) as shares of its height
+MISREAD = 0.01  # the confidence a piece read as "not a digit" counts with, when choosing cuts
+CUT_MARGIN = 0.05  # a cut is chosen over the whole only if its mean log-confidence is this much higher
+NOT_A_DIGIT_LABEL = "?"
+
+
+@dataclass(frozen=True)
+class DigitReading:
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in the input image's pixels
+    x: torch.Tensor  # what the network saw, [1, 28, 28]
+    reading: Reading
+
+    @property
+    def label(self) -> str:
+        return NOT_A_DIGIT_LABEL if self.reading.not_a_digit else self.reading.digit
+
+    @property
+    def confidence(self) -> float:
+        return self.reading.confidence
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    digits: list[DigitReading]  # left to right
+    size: tuple[int, int] = (0, 0)  # the input image's width and height, in pixels
+
+    @property
+    def text(self) -> str:
+        return "".join(d.label for d in self.digits)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The /read_number answer: {"number": "2026", "digits": [{"label", "confidence", "box"}]}."""
+        return {"number": self.text,
+                "digits": [{"label": d.label, "confidence": round(d.confidence, 4), "box": list(d.box)}
+                           for d in self.digits]}
+
+
+@dataclass
+class _Group:
+    """Marks that make one digit (or digits that touch), in the small copy's pixels."""
+
+    labels: list[int]
+    x0: int
+    y0: int
+    x1: int  # exclusive
+    y1: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    def take(self, other: _Group) -> None:
+        self.labels += other.labels
+        self.x0, self.y0 = min(self.x0, other.x0), min(self.y0, other.y0)
+        self.x1, self.y1 = max(self.x1, other.x1), max(self.y1, other.y1)
+
+
+def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> NumberReading:
+    """Every digit written in `image` (anything to_mnist accepts), left to right, read by
+    `model`. No digits when nothing is drawn. InvalidImage for an unreadable image."""
+    found = ink_plane(image)
+    if found is None:
+        return NumberReading([])
+    plane, scale, (dx, dy) = found
+    size = (round((plane.shape[1] - 2 * dx) * scale), round((plane.shape[0] - 2 * dy) * scale))
+    factor = max(1, math.ceil(max(plane.shape) / MARK_SIDE))
+    pooled = F.max_pool2d(torch.from_numpy(plane)[None, None].float(), factor, ceil_mode=True)[0, 0].numpy()
+    small = pooled > INK_LEVEL
+    labels = _label_marks(small)
+    groups = _digits(labels)
+    if not groups:
+        return NumberReading([], size)
+
+    def box(x0: int, y0: int, x1: int, y1: int) -> tuple[int, int, int, int]:
+        """From the small copy's pixels to the input's."""
+        return (max(0, round((x0 * factor - dx) * scale)), max(0, round((y0 * factor - dy) * scale)),
+                max(0, round((x1 * factor - dx) * scale)), max(0, round((y1 * factor - dy) * scale)))
+
+    def read_group(g: _Group) -> DigitReading | None:
+        if len(groups) == 1 and g is groups[0]:  # the only group: read as a single digit always is
+            x = to_mnist(image)
+            return None if x is None else DigitReading(box(g.x0, g.y0, g.x1, g.y1), x, read(model, x, temperature))
+        mask = np.isin(labels[g.y0:g.y1, g.x0:g.x1], g.labels)
+        mask = mask.repeat(factor, 0).repeat(factor, 1)
+        ink = plane[g.y0 * factor:g.y1 * factor, g.x0 * factor:g.x1 * factor]
+        ink = np.where(mask[:ink.shape[0], :ink.shape[1]], ink, 0).astype(np.uint8)
+        x = to_mnist(np.pad(ink, max(ink.shape) // 4))  # its own ink, on a margin of paper
+        return None if x is None else DigitReading(box(g.x0, g.y0, g.x1, g.y1), x, read(model, x, temperature))
+
+    height = float(np.median([g.height for g in groups]))
+    digits: list[DigitReading] = []
+    for g in groups:
+        if len(digits) >= MAX_DIGITS:
+            break
+        digits += _best_cut(g, labels, height, read_group, TOUCHING if len(groups) > 1 else ALONE_TOUCHING)
+    return NumberReading(digits[:MAX_DIGITS], size)
+
+
+def _best_cut(group: _Group, labels: np.ndarray, height: float, read_group: Any,
+              touching: float) -> list[DigitReading]:
+    """The digits in `group`: itself, or, when it is wider than `touching` times the digits'
+    height (digits that may touch), the cut into pieces whose readings are the most confident
+    (geometric mean)."""
+    whole = read_group(group)
+    options = [[whole] if whole else []]
+    if group.width > touching * height:
+        fewest = max(2, math.floor(group.width / (WIDEST_DIGIT * height)))
+        most = min(6, max(fewest, math.ceil(group.width / (NARROWEST_DIGIT * height))))
+        for count in range(fewest, most + 1):
+            pieces = [read_group(p) for p in _cut(group, labels, count)]
+            options.append([p for p in pieces if p is not None])
+
+    def score(option: list[DigitReading]) -> float:
+        if not option:
+            return -math.inf
+        mean = float(np.mean([math.log(MISREAD if d.reading.not_a_digit else d.confidence) for d in option]))
+        return mean + (CUT_MARGIN if option is options[0] else 0.0)
+
+    return max(options, key=score)
+
+
+def _label_marks(ink: np.ndarray) -> np.ndarray:
+    """Each connected group of ink pixels (8-neighbours) numbered 1, 2, ...; 0 for paper.
+    Labels spread as the largest neighbour's until nothing changes (a few dozen steps)."""
+    if not ink.any():
+        return np.zeros(ink.shape, dtype=np.int64)
+    mask = torch.from_numpy(ink).float()[None, None]
+    labels = torch.arange(1, ink.size + 1, dtype=torch.float32).view(1, 1, *ink.shape) * mask
+    while True:
+        grown = labels
+        for _ in range(8):
+            grown = F.max_pool2d(grown, 3, stride=1, padding=1) * mask
+        if torch.equal(grown, labels):
+            break
+        labels = grown
+    values = labels[0, 0].long().numpy()
+    ids = np.unique(values[values > 0])
+    return np.where(values > 0, np.searchsorted(ids, values) + 1, 0)
+
+
+def _digits(labels: np.ndarray) -> list[_Group]:
+    """The digits among the marks, left to right: overlapping marks joined, specks dropped
+    (digits that touch are still one group: see _best_cut)."""
+    counts = np.bincount(labels.ravel())[1:]
+    if counts.size == 0:
+        return []
+    largest = np.argsort(counts)[::-1][:MAX_MARKS]
+    marks = []
+    for index in largest:
+        ys, xs = np.nonzero(labels == index + 1)
+        marks.append(_Group([int(index) + 1], int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+    marks.sort(key=lambda g: g.x0)
+
+    groups: list[_Group] = []
+    for mark in marks:
+        for group in groups:
+            overlap = min(group.x1, mark.x1) - max(group.x0, mark.x0)
+            if overlap >= SAME_DIGIT_OVERLAP * min(group.width, mark.width):
+                group.take(mark)
+                break
+        else:
+            groups.append(mark)
+    groups.sort(key=lambda g: g.x0)
+
+    height = float(np.median([g.height for g in groups]))
+    return [g for g in groups if max(g.width, g.height) >= SPECK * height]
+
+
+def _cut(group: _Group, labels: np.ndarray, count: int) -> list[_Group]:
+    """`group` cut into `count` digits that touch: at the column with the least ink near each
+    place a cut is expected."""
+    ink = np.isin(labels[group.y0:group.y1, group.x0:group.x1], group.labels)
+    columns = ink.sum(axis=0)
+    step = group.width / count
+    cuts = []
+    for k in range(1, count):
+        lo, hi = round(step * (k - 0.35)), round(step * (k + 0.35))
+        cuts.append(lo + int(np.argmin(columns[lo:hi])))
+    edges = [0, *cuts, group.width]
+    pieces = []
+    for left, right in zip(edges, edges[1:]):
+        rows = np.nonzero(ink[:, left:right].any(axis=1))[0]
+        if right > left and rows.size:
+            pieces.append(_Group(group.labels, group.x0 + left, group.y0 + int(rows[0]),
+                                 group.x0 + right, group.y0 + int(rows[-1]) + 1))
+    return pieces

@@ -1,0 +1,105 @@
+"""Reading numbers of several digits: mnist_core.number.read_number, in this process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+import mnist_core
+from mnist_core.data import load_mnist
+from mnist_core.number import MAX_DIGITS, read_number
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from read_numbers import compose  # noqa: E402
+
+MODEL_ID = mnist_core.DEFAULT_MODEL
+STROKES = {  # digits as a pen writes them, in a 100x160 cell
+    "1": [[(50, 15), (50, 145)]],
+    "2": [[(15, 45), (40, 15), (75, 20), (80, 55), (15, 145), (90, 145)]],
+    "0": [[(50, 15), (15, 50), (15, 110), (50, 145), (85, 110), (85, 50), (50, 15)]],
+    "6": [[(75, 15), (25, 70), (20, 120), (50, 145), (80, 115), (60, 85), (25, 100)]],
+    "7": [[(15, 15), (85, 15), (40, 145)], [(35, 80), (75, 80)]],  # its crossbar a stroke of its own
+    "4": [[(60, 15), (15, 100), (90, 100)], [(65, 60), (65, 150)]],  # in two strokes
+}
+
+
+@pytest.fixture(scope="module")
+def model() -> tuple[torch.nn.Module, float]:
+    return mnist_core.load_model(MODEL_ID), float(mnist_core.model_info(MODEL_ID).get("temperature", 1.0))
+
+
+def written(number: str, gap: int = 40, width: int = 18) -> Image.Image:
+    """`number` written with a pen, left to right, black on white."""
+    cell = 100
+    image = Image.new("L", (40 + len(number) * (cell + gap), 220), 255)
+    pen = ImageDraw.Draw(image)
+    for i, digit in enumerate(number):
+        left = 20 + i * (cell + gap)
+        for stroke in STROKES[digit]:
+            pen.line([(left + x, 30 + y) for x, y in stroke], fill=0, width=width, joint="curve")
+    return image
+
+
+@pytest.mark.parametrize("number", ["12", "2026", "47", "7041", "1"])
+def test_numbers_written_with_a_pen_are_read(model, number: str) -> None:
+    reading = read_number(written(number), *model)
+    assert reading.text == number
+    boxes = [d.box for d in reading.digits]
+    assert boxes == sorted(boxes), "left to right"
+    width, height = written(number).size
+    assert all(0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height for x0, y0, x1, y1 in boxes)
+
+
+def test_a_single_digit_is_read_exactly_as_before(model) -> None:
+    image = written("6")
+    reading = read_number(image, *model)
+    assert len(reading.digits) == 1
+    assert torch.equal(reading.digits[0].x, mnist_core.to_mnist(image))
+
+
+def test_nothing_written_is_an_empty_number(model) -> None:
+    assert read_number(Image.new("L", (300, 200), 255), *model).as_dict() == {"number": "", "digits": []}
+    assert read_number(None, *model).text == ""
+
+
+def test_a_mark_that_is_not_a_digit_is_a_question_mark(model) -> None:
+    image = written("12")
+    page = Image.new("L", (image.width + 160, image.height), 255)
+    page.paste(image, (0, 0))
+    pen = ImageDraw.Draw(page)  # an X after the number
+    left = image.width
+    pen.line([(left, 45), (left + 100, 175)], fill=0, width=18)
+    pen.line([(left + 100, 45), (left, 175)], fill=0, width=18)
+    reading = read_number(page, *model)
+    assert reading.text == "12?"
+    assert reading.as_dict()["digits"][2]["label"] == "?"
+
+
+def test_a_page_of_scribbles_is_read_quickly_and_capped(model) -> None:
+    rng = np.random.default_rng(0)
+    page = Image.new("L", (800, 800), 255)
+    pen = ImageDraw.Draw(page)
+    for _ in range(300):
+        x, y = rng.integers(0, 800, size=2)
+        pen.line([(x, y), (x + rng.integers(-40, 40), y + rng.integers(-40, 40))], fill=0, width=6)
+    reading = read_number(page, *model)  # no crash, a bounded answer
+    assert len(reading.digits) <= MAX_DIGITS
+
+
+def test_composed_numbers_from_held_out_digits(model) -> None:
+    """Numbers made of MNIST validation digits (never trained on), as benchmarks/read_numbers.py
+    makes them: most are read exactly (the benchmark measures how many)."""
+    data = load_mnist()
+    rng = np.random.default_rng(1)
+    right = 0
+    for i in range(20):
+        picks = rng.integers(0, len(data.val_images), size=2 + i % 4)
+        truth = "".join(str(int(data.val_labels[p])) for p in picks)
+        image = compose([data.val_images[p].numpy() for p in picks], rng, square=bool(i % 2))
+        right += read_number(image, *model).text == truth
+    assert right >= 15, f"{right} of 20"
