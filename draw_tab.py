@@ -337,11 +337,18 @@ def show_model(image: str | None, model_id: str, gone: str | None) -> tuple[Any,
 
 
 def show_photo(image: dict | None, model_id: str) -> tuple[Any, ...]:
-    """show() of an uploaded photo, which becomes the current image."""
+    """show() of an uploaded photo, which becomes the current image (read by the default network
+    if the page's was deleted), the selector's update, and the upload's: a file that is not an
+    image gets its message and is taken away, and the image read before stays the current one."""
     chosen, selector = model_or_default(model_id)
+    try:
+        shown = show(image["path"] if image else None, chosen)
+    except gr.Error as error:
+        gr.Warning(error.message)
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), None
     if chosen != model_id:
         say_it_was_deleted(model_id)
-    return (*show(image["path"] if image else None, chosen), selector)
+    return (*shown, selector, gr.skip())
 
 
 def compare_all(image: str | None) -> str:
@@ -443,19 +450,16 @@ def draw_tab() -> DrawTab:
     shown = [label, sketch, seen, current, model]
     model.change(show_model, [current, model, gone], [*shown, gone], **quiet).then(
         compare_all, current, comparison, **quiet)
-    # An upload is the public API endpoint /predict (its answer goes to a hidden Label: the page's
-    # panels are filled by show_photo), then becomes the current image. A file that is not an
-    # image gets its message, and is taken away rather than left on show as a broken image.
-    api_answer = ReadingLabel(visible=False)
-    uploaded = upload.upload(predict, [upload, model], api_answer, api_name="predict", preprocess=False,
-                             show_progress="hidden")
-    uploaded.success(show_photo, [upload, model], shown, preprocess=False, **quiet).then(
+    upload.upload(show_photo, [upload, model], [*shown, upload], preprocess=False, **quiet).then(
         compare_all, current, comparison, **quiet)
-    uploaded.failure(lambda: None, None, upload, **quiet)
-    # API /read_number: a number's digits, boxes and confidences ("Use via API"), on hidden components.
-    number_image = gr.Image(type="filepath", visible=False, label="Image of a written number")
-    number_json = gr.JSON(visible=False, label="The number read")
-    gr.Button(visible=False).click(read_number_api, [number_image, model], number_json, api_name="read_number",
+    # The public API ("Use via API"), on hidden components: /predict reads an image as one digit,
+    # /read_number reads every digit in it. An unknown model id is refused there, never replaced.
+    api_image = gr.Image(type="filepath", visible=False, label="Photo or scan")
+    api_answer = ReadingLabel(visible=False, label="Confidence per digit")
+    api_number = gr.JSON(visible=False, label="The number read")
+    gr.Button(visible=False).click(predict, [api_image, model], api_answer, api_name="predict", preprocess=False,
+                                   show_progress="hidden")
+    gr.Button(visible=False).click(read_number_api, [api_image, model], api_number, api_name="read_number",
                                    preprocess=False, show_progress="hidden")
     upload.clear(show_model, [sketch, model, gone], [*shown, gone], **quiet).then(compare_all, current, comparison, **quiet)
 

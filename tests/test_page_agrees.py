@@ -157,7 +157,9 @@ def test_labels_are_unique(page: Page) -> None:
 
 
 def test_a_model_deleted_on_another_page_falls_back_to_the_default(
-        browser: Browser, server: tuple[str, list[str]]) -> None:
+        browser: Browser, server: tuple[str, list[str]], tmp_path: Path) -> None:
+    """Page a reads with a retrained model; page b deletes it. Page a's next drawing (and, on a
+    second round with the other model, its next photo) is read by the default network, said once."""
     url, twins = server
     deleted = twins[0]
     a, b = open_page(browser, url), open_page(browser, url)
@@ -186,6 +188,21 @@ def test_a_model_deleted_on_another_page_falls_back_to_the_default(
         shows_everywhere(a, "0", photo=False)
         no_error_badge(a)
         expect(a.locator("#compare")).not_to_contain_text(deleted)
+
+        other = twins[1]  # the same with an upload
+        a.locator("#model input").click()
+        a.get_by_role("option", name=re.compile(re.escape(NAME))).click()
+        expect(a.locator("#model input")).to_have_value(re.compile(NAME))
+        b.locator("#model-to-delete input").click()
+        b.get_by_role("option", name=other, exact=True).click()
+        b.get_by_role("button", name="Delete this model").click()
+        b.get_by_role("button", name="Yes, delete it").click()
+        expect(b.locator("#retrained-models")).not_to_contain_text(other)
+        upload(a, photo_of_a_zero(tmp_path))
+        expect(a.get_by_text(f"The network '{other}' is no longer on this server")).to_be_visible()
+        expect(a.locator("#model input")).to_have_value(default)
+        shows_everywhere(a, "0", photo=True)
+        no_error_badge(a)
     finally:
         a.context.close()
         b.context.close()
