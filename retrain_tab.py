@@ -335,8 +335,11 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                     yield {**results, new_model: model_id, pending: None,
                            status: f"Done: MNIST test accuracy **{run.test_accuracy:.1%}**. Saved as "
                                    f"**{model_id}**, now in the Draw tab's list of networks."}
-        except rt.RetrainError as error:  # cancelled before it started, too many models, ...
-            gr.Info(str(error)) if isinstance(error, rt.Cancelled) else gr.Warning(str(error))
+        except rt.Cancelled as error:  # before it started
+            gr.Info(str(error))
+            yield {status: str(error)}
+        except rt.RetrainError as error:  # too many models, the slot busy for too long, ...
+            gr.Warning(str(error))
             yield {status: str(error)}
         except Exception as error:
             log.exception("retraining failed")

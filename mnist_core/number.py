@@ -34,10 +34,11 @@ MAX_DIGITS = 12  # at most this many digits are read
 SPECK = 0.35  # a group smaller than this share of the digits' height each way is a speck, ignored
 SAME_DIGIT_OVERLAP = 0.5  # marks that overlap by this share of the narrower one's width are one digit
 TOUCHING = 1.15  # a group wider than this many times the digits' height may be digits that touch
-ALONE_TOUCHING = 1.6  # ... and when it is the only group (a letter or a wide digit, more likely than a number)
+ALONE_TOUCHING = 1.3  # ... and when it is the only group (a letter or a wide digit, more likely than a number)
 WIDEST_DIGIT, NARROWEST_DIGIT = 1.0, 0.45  # widths of a digit (not a 1) as shares of its height
 MISREAD = 0.01  # the confidence a piece read as "not a digit" counts with, when choosing cuts
-CUT_MARGIN = 0.05  # a cut is chosen over the whole only if its mean log-confidence is this much higher
+CUT_MARGIN = 0.05  # a cut is chosen over the whole only if its mean log-confidence is this much higher...
+WIDE_WHOLE = 0.3  # ... less this per unit of width beyond the digits' height (a digit is rarely wider than tall)
 NOT_A_DIGIT_LABEL = "?"
 
 
@@ -139,11 +140,16 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
 
 def _best_cut(group: _Group, labels: np.ndarray, height: float, read_group: Any,
               touching: float) -> list[DigitReading]:
-    """The digits in `group`: itself, or, when it is wider than `touching` times the digits'
-    height (digits that may touch), the cut into pieces whose readings are the most confident
-    (geometric mean)."""
+    """The digits in `group`, as whichever reading is the most confident (geometric mean, the
+    whole favoured by CUT_MARGIN): the group whole; each of its marks apart (two digits written
+    overlapping, rather than one digit in two strokes); and, when it is wider than `touching`
+    times the digits' height, cuts into 2 or more digits that touch."""
     whole = read_group(group)
     options = [[whole] if whole else []]
+    marks = [m for m in (_mark(labels, label) for label in group.labels) if max(m.width, m.height) >= SPECK * height]
+    if len(marks) > 1:
+        pieces = [read_group(m) for m in sorted(marks, key=lambda m: m.x0)]
+        options.append([p for p in pieces if p is not None])
     if group.width > touching * height:
         fewest = max(2, math.floor(group.width / (WIDEST_DIGIT * height)))
         most = min(6, max(fewest, math.ceil(group.width / (NARROWEST_DIGIT * height))))
@@ -155,9 +161,17 @@ def _best_cut(group: _Group, labels: np.ndarray, height: float, read_group: Any,
         if not option:
             return -math.inf
         mean = float(np.mean([math.log(MISREAD if d.reading.not_a_digit else d.confidence) for d in option]))
-        return mean + (CUT_MARGIN if option is options[0] else 0.0)
+        if option is not options[0]:
+            return mean
+        return mean + CUT_MARGIN - WIDE_WHOLE * max(0.0, group.width / height - 1.0)
 
     return max(options, key=score)
+
+
+def _mark(labels: np.ndarray, label: int) -> _Group:
+    """The mark numbered `label`, with its box."""
+    ys, xs = np.nonzero(labels == label)
+    return _Group([label], int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
 
 
 def _label_marks(ink: np.ndarray) -> np.ndarray:
@@ -186,11 +200,7 @@ def _digits(labels: np.ndarray) -> list[_Group]:
     if counts.size == 0:
         return []
     largest = np.argsort(counts)[::-1][:MAX_MARKS]
-    marks = []
-    for index in largest:
-        ys, xs = np.nonzero(labels == index + 1)
-        marks.append(_Group([int(index) + 1], int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
-    marks.sort(key=lambda g: g.x0)
+    marks = sorted((_mark(labels, int(index) + 1) for index in largest), key=lambda g: g.x0)
 
     groups: list[_Group] = []
     for mark in marks:

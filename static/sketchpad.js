@@ -1,12 +1,12 @@
 // The Draw tab's canvas and its answer. Runs as the `js_on_load` of a gr.HTML, which provides
 // `element` (the component's root), `props` (its value and props), `trigger` (fires one of its
 // events), `watch` (runs a callback when Python updates a prop) and `server` (its server
-// functions: app.read_drawing).
+// functions: draw_tab.read_drawing).
 //
 // Strokes are kept as points in canvas units (0..1) and painted with a round brush through
 // quadratic curves, so they look like ink at any size. While a stroke is drawn (at most every
 // LIVE_EVERY_MS), and at once when it ends, the drawing is rendered into a small PNG (black ink
-// on white) and sent to app.read_drawing, whose answer this script shows in #prediction: the
+// on white) and sent to draw_tab.read_drawing, whose answer this script shows in #prediction: the
 // fast path. After a stroke, Undo or Clear, the PNG also becomes this component's value and a
 // "stroke_end" event updates the rest of the tab (confidences, the 28x28 image, every network).
 //
@@ -102,7 +102,7 @@ watch("answer_id", () => {
   }
 });
 
-// A photo is being read: the drawing goes (answers still on their way for it are dropped).
+// A photo is being read: the drawing goes, and the canvas says so until the next stroke.
 function readingPhoto(on) {
   photoNote.hidden = !on;
   canvas.classList.toggle("not-read", on);
@@ -163,7 +163,7 @@ function send(strokeEnded) {
     }));
 }
 
-// app.read_drawing's answer (HTML) for one drawing, asked again when a request fails. Gradio's
+// draw_tab.read_drawing's answer (HTML) for one drawing, asked again when a request fails. Gradio's
 // server-function call does not reject when the request fails: it logs the error and gives
 // undefined, so anything but a string counts as a failure.
 async function ask(image, model) {
