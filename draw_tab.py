@@ -331,8 +331,10 @@ def show_model(image: str | None, model_id: str, gone: str | None) -> tuple[Any,
     """show() of the current image with the network just selected (or the default one, if it was
     deleted meanwhile), the selector's update, and `gone` said and cleared."""
     chosen, selector = model_or_default(model_id)
-    if chosen != model_id or gone:
-        say_it_was_deleted(gone or model_id)
+    if chosen != model_id:
+        say_it_was_deleted(model_id)
+    elif gone and chosen == most_accurate():  # the switch to the default that read_canvas made
+        say_it_was_deleted(gone)
     return (*show(image, chosen), selector, None)
 
 

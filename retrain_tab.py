@@ -152,8 +152,8 @@ def _models_update() -> tuple[pd.DataFrame, gr.Dropdown, gr.Row]:
     return table, gr.Dropdown(choices=table["id"].tolist(), value=None), gr.Row(visible=False)
 
 
-def _samples_update(digit: str) -> tuple[list[tuple[Image.Image, str]], list[str], str, None]:
-    """The gallery of the user's drawings (as the networks see them), newest first."""
+def _samples_update(digit: str) -> tuple[list[tuple[Image.Image, str]], list[str], str, None, str]:
+    """The gallery of the user's drawings (as the networks see them), newest first; none selected."""
     samples = list_user_samples()
     total = len(samples)
     if digit != "all":
@@ -165,7 +165,7 @@ def _samples_update(digit: str) -> tuple[list[tuple[Image.Image, str]], list[str
             f"{'' if digit == 'all' else f' of the {len(samples)} labelled {digit}'}, newest first. "
             "They come from the Draw tab: when a network is wrong, say which digit you drew. "
             "Select one to delete it.")
-    return images, [s.id for s in shown], note, None
+    return images, [s.id for s in shown], note, None, ""
 
 
 def retrain_tab(model_selector: gr.Dropdown | None = None,
@@ -247,7 +247,9 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                              object_fit="contain", allow_preview=False, elem_id="samples")
         sample_ids = gr.State([])
         selected_sample = gr.State(None)
-        delete_sample_button = gr.Button("Delete the selected drawing", size="sm")
+        with gr.Row():
+            selected_note = gr.Markdown(elem_id="selected-sample")
+            delete_sample_button = gr.Button("Delete the selected drawing", size="sm")
 
     with gr.Accordion("Retrained models", open=False):
         models = gr.Dataframe(_models_table(), interactive=False, label=f"At most {rt.MAX_RETRAINED_MODELS} are kept",
@@ -391,8 +393,13 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         gr.Info(f"Deleted {html.escape(model_id)}.")
         return ""
 
-    def select_sample(ids: list[str], event: gr.SelectData) -> str | None:
-        return ids[event.index] if event.index is not None and event.index < len(ids) else None
+    def select_sample(ids: list[str], event: gr.SelectData) -> tuple[str | None, str]:
+        """The drawing clicked in the gallery, and the words that say which one is selected."""
+        if event.index is None or event.index >= len(ids):
+            return None, ""
+        caption = (event.value or {}).get("caption") if isinstance(event.value, dict) else None
+        return ids[event.index], f"Selected: drawing {event.index + 1} of the gallery" + (
+            f", a {caption}." if caption else ".")
 
     def delete_sample(sample_id: str | None, digit: str) -> tuple[Any, ...]:
         try:
@@ -401,7 +408,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             delete_user_sample(sample_id)
         except UserSampleError as error:
             gr.Warning(str(error))
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return _samples_update(digit)
 
     def samples_label() -> gr.Checkbox:
@@ -459,9 +466,9 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
     keep_model_button.click(lambda: gr.Row(visible=False), None, confirm_row, **private)
     models_changed(confirm_button.click(delete_model, model_to_delete, new_model, **private))
 
-    sample_outputs = [samples, sample_ids, samples_note, selected_sample]
+    sample_outputs = [samples, sample_ids, samples_note, selected_sample, selected_note]
     gr.on([samples_box.expand, digit_filter.change], _samples_update, digit_filter, sample_outputs, **private)
-    samples.select(select_sample, sample_ids, selected_sample, **private)
+    samples.select(select_sample, sample_ids, [selected_sample, selected_note], **private)
     # Every count follows every keep and delete: the checkbox's "(N)" and the gallery's note.
     delete_sample_button.click(delete_sample, [selected_sample, digit_filter], sample_outputs, **private).then(
         samples_label, None, use_samples, **private)

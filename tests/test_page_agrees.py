@@ -232,6 +232,7 @@ def test_the_drawing_counts_follow_every_keep_and_delete(page: Page) -> None:
     expect(page.get_by_text("Select a drawing first")).to_be_visible()
     no_error_badge(page)
     page.locator("#samples .thumbnail-item").first.click()
+    expect(page.locator("#selected-sample")).to_contain_text("Selected: drawing 1 of the gallery, a 5")  # newest first
     page.get_by_role("button", name="Delete the selected drawing").click()
     expect(page.get_by_text(f"Include your corrected drawings ({before + 1})")).to_be_visible()
     expect(page.locator("#samples-note")).to_contain_text(f"{before + 1} drawing(s) kept")
