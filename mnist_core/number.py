@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.preprocess import ink_plane, to_mnist
-from mnist_core.reading import Reading, read
+from mnist_core.reading import Reading, read, read_all
 
 MARK_SIDE = 160  # marks are found on a copy of the ink at most this many pixels a side
 INK_LEVEL = 48  # on 0..255: a pixel of the ink plane above this is ink, for finding marks
@@ -118,52 +118,63 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
         return (max(0, round((x0 * factor - dx) * scale)), max(0, round((y0 * factor - dy) * scale)),
                 max(0, round((x1 * factor - dx) * scale)), max(0, round((y1 * factor - dy) * scale)))
 
-    def read_group(g: _Group) -> DigitReading | None:
-        if len(groups) == 1 and g is groups[0]:  # the only group: read as a single digit always is
+    def piece(g: _Group) -> tuple[tuple[int, int, int, int], torch.Tensor] | None:
+        """A candidate digit: its box in the input's pixels, and what the network would see."""
+        if len(groups) == 1 and g is groups[0]:  # the only group, whole: as a single digit always is
             x = to_mnist(image)
-            return None if x is None else DigitReading(box(g.x0, g.y0, g.x1, g.y1), x, read(model, x, temperature))
-        mask = np.isin(labels[g.y0:g.y1, g.x0:g.x1], g.labels)
-        mask = mask.repeat(factor, 0).repeat(factor, 1)
-        ink = plane[g.y0 * factor:g.y1 * factor, g.x0 * factor:g.x1 * factor]
-        ink = np.where(mask[:ink.shape[0], :ink.shape[1]], ink, 0).astype(np.uint8)
-        x = to_mnist(np.pad(ink, max(ink.shape) // 4))  # its own ink, on a margin of paper
-        return None if x is None else DigitReading(box(g.x0, g.y0, g.x1, g.y1), x, read(model, x, temperature))
+        else:
+            mask = np.isin(labels[g.y0:g.y1, g.x0:g.x1], g.labels)
+            mask = mask.repeat(factor, 0).repeat(factor, 1)
+            ink = plane[g.y0 * factor:g.y1 * factor, g.x0 * factor:g.x1 * factor]
+            ink = np.where(mask[:ink.shape[0], :ink.shape[1]], ink, 0).astype(np.uint8)
+            x = to_mnist(np.pad(ink, max(ink.shape) // 4))  # its own ink, on a margin of paper
+        return None if x is None else (box(g.x0, g.y0, g.x1, g.y1), x)
 
     height = float(np.median([g.height for g in groups]))
+    touching = TOUCHING if len(groups) > 1 else ALONE_TOUCHING
+    groups = groups[:MAX_DIGITS]
+    # Every way of reading every group, and all their pieces read in one batch.
+    plans = [[[p for p in map(piece, option) if p is not None] for option in _options(g, labels, height, touching)]
+             for g in groups]
+    pieces = [p for options in plans for option in options for p in option]
+    if len(groups) == 1 and plans[0][0]:  # the only group, whole, is read as a single digit always is
+        readings = iter([read(model, pieces[0][1], temperature),
+                         *read_all(model, [x for _, x in pieces[1:]], temperature)])
+    else:
+        readings = iter(read_all(model, [x for _, x in pieces], temperature))
     digits: list[DigitReading] = []
-    for g in groups:
-        if len(digits) >= MAX_DIGITS:
-            break
-        digits += _best_cut(g, labels, height, read_group, TOUCHING if len(groups) > 1 else ALONE_TOUCHING)
+    for g, options in zip(groups, plans):
+        read_options = [[DigitReading(b, x, next(readings)) for b, x in option] for option in options]
+        digits += _most_confident(read_options, g.width / height)
     return NumberReading(digits[:MAX_DIGITS], size)
 
 
-def _best_cut(group: _Group, labels: np.ndarray, height: float, read_group: Any,
-              touching: float) -> list[DigitReading]:
-    """The digits in `group`, as whichever reading is the most confident (geometric mean, the
-    whole favoured by CUT_MARGIN): the group whole; each of its marks apart (two digits written
+def _options(group: _Group, labels: np.ndarray, height: float, touching: float) -> list[list[_Group]]:
+    """The ways to read `group`: whole (first); each of its marks apart (two digits written
     overlapping, rather than one digit in two strokes); and, when it is wider than `touching`
-    times the digits' height, cuts into 2 or more digits that touch."""
-    whole = read_group(group)
-    options = [[whole] if whole else []]
+    times the digits' height, cut into 2 or more digits that touch."""
+    options = [[group]]
     marks = [m for m in (_mark(labels, label) for label in group.labels) if max(m.width, m.height) >= SPECK * height]
     if len(marks) > 1:
-        pieces = [read_group(m) for m in sorted(marks, key=lambda m: m.x0)]
-        options.append([p for p in pieces if p is not None])
+        options.append(sorted(marks, key=lambda m: m.x0))
     if group.width > touching * height:
         fewest = max(2, math.floor(group.width / (WIDEST_DIGIT * height)))
         most = min(6, max(fewest, math.ceil(group.width / (NARROWEST_DIGIT * height))))
-        for count in range(fewest, most + 1):
-            pieces = [read_group(p) for p in _cut(group, labels, count)]
-            options.append([p for p in pieces if p is not None])
+        options += [_cut(group, labels, count) for count in range(fewest, most + 1)]
+    return options
 
+
+def _most_confident(options: list[list[DigitReading]], aspect: float) -> list[DigitReading]:
+    """The reading whose digits are the most confident (geometric mean), the whole (first)
+    favoured by CUT_MARGIN, less WIDE_WHOLE per unit of `aspect` (its width over the digits'
+    height) beyond 1."""
     def score(option: list[DigitReading]) -> float:
         if not option:
             return -math.inf
         mean = float(np.mean([math.log(MISREAD if d.reading.not_a_digit else d.confidence) for d in option]))
         if option is not options[0]:
             return mean
-        return mean + CUT_MARGIN - WIDE_WHOLE * max(0.0, group.width / height - 1.0)
+        return mean + CUT_MARGIN - WIDE_WHOLE * max(0.0, aspect - 1.0)
 
     return max(options, key=score)
 
@@ -195,7 +206,7 @@ def _label_marks(ink: np.ndarray) -> np.ndarray:
 
 def _digits(labels: np.ndarray) -> list[_Group]:
     """The digits among the marks, left to right: overlapping marks joined, specks dropped
-    (digits that touch are still one group: see _best_cut)."""
+    (digits that touch are still one group: see _options)."""
     counts = np.bincount(labels.ravel())[1:]
     if counts.size == 0:
         return []

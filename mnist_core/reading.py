@@ -68,6 +68,24 @@ def read(model: nn.Module, x: torch.Tensor, temperature: float = 1.0, is_digit: 
     return Reading(scores, digit, False) if is_digit else Reading(scores, digit, True, why_not_a_digit(x))
 
 
+@torch.inference_mode()
+def read_all(model: nn.Module, xs: list[torch.Tensor], temperature: float = 1.0) -> list[Reading]:
+    """read() of many images x [1, 28, 28] at once: one batch through the network and one
+    through the detector (the candidate digits of a number, mnist_core.number)."""
+    if not xs:
+        return []
+    batch = torch.stack(xs)
+    probabilities = (model(batch) / temperature).softmax(dim=1)
+    detector = load_detector()
+    digit_or_not = [True] * len(xs) if detector is None else detector.is_digit(batch).tolist()
+    readings = []
+    for x, p, is_digit in zip(xs, probabilities, digit_or_not):
+        scores = dict(zip(DIGITS, p.tolist()))
+        digit = max(scores, key=scores.get)
+        readings.append(Reading(scores, digit, False) if is_digit else Reading(scores, digit, True, why_not_a_digit(x)))
+    return readings
+
+
 def is_a_digit(x: torch.Tensor) -> bool:
     """The detector's verdict on x [1, 28, 28]; True where no detector is installed."""
     detector = load_detector()
