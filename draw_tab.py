@@ -64,7 +64,10 @@ def get_model(model_id: str) -> torch.nn.Module:
 @functools.cache
 def model_label(model_id: str) -> str:
     """How the model selector names a network, e.g. "ConvNet-BN (ours) · 99.6%"."""
-    info = mnist_core.model_info(model_id)
+    try:
+        info = mnist_core.model_info(model_id)
+    except mnist_core.WeightsError:
+        return f"{model_id} · unreadable file"
     accuracy = info.get("test_accuracy")
     return f"{info['name']} · {accuracy:.1%}" if accuracy is not None else f"{info['name']} · not tested"
 
@@ -78,9 +81,13 @@ def model_choices() -> list[tuple[str, str]]:
 
 
 def most_accurate() -> str:
-    """The default network: the best measured test accuracy (DEFAULT_MODEL wins a tie)."""
+    """The default network: the best measured test accuracy (DEFAULT_MODEL wins a tie; a
+    weights file that cannot be read is never it)."""
     def score(model_id: str) -> tuple[float, bool]:
-        accuracy = mnist_core.model_info(model_id).get("test_accuracy")
+        try:
+            accuracy = mnist_core.model_info(model_id).get("test_accuracy")
+        except mnist_core.WeightsError:
+            accuracy = None
         return (accuracy if accuracy is not None else -1.0, model_id == mnist_core.DEFAULT_MODEL)
     return max(mnist_core.list_models(), key=score)
 
