@@ -23,6 +23,7 @@ const LIVE_EVERY_MS = 100; // at most one update per this many ms while drawing
 const INK = "#111";
 
 const RETRIES = 2; // a request that fails (a dropped connection, a busy server) is sent again this often
+const PATIENCE_MS = 15000; // a request unanswered this long counts as failed (and is sent again)
 const NO_ANSWER = '<div class="digit">?</div><div class="detail">No answer: is the server up?</div>';
 
 const strokes = []; // [[x, y], ...] per stroke, x and y in 0..1
@@ -163,14 +164,16 @@ function send(strokeEnded) {
     }));
 }
 
-// draw_tab.read_drawing's answer (HTML) for one drawing, asked again when a request fails. Gradio's
-// server-function call does not reject when the request fails: it logs the error and gives
-// undefined, so anything but a string counts as a failure.
+// draw_tab.read_drawing's answer (HTML) for one drawing, asked again when a request fails.
+// Gradio's server-function call does not reject when the request fails: it logs the error and
+// gives undefined, so anything but a string counts as a failure; so does no answer at all
+// within PATIENCE_MS (a request lost on its way must not leave the page waiting for ever).
 async function ask(image, model) {
   for (let attempt = 0; ; attempt++) {
     let html;
     try {
-      html = await server.read_drawing({ image: image, model: model });
+      const late = new Promise((resolve) => setTimeout(() => resolve(undefined), PATIENCE_MS));
+      html = await Promise.race([server.read_drawing({ image: image, model: model }), late]);
     } catch (error) {
       html = undefined;
     }

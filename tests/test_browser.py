@@ -203,3 +203,18 @@ def test_a_late_answer_is_waited_for_and_the_wait_is_shown(page: Page) -> None:
         route.continue_()
     expect(answer(page)).to_have_text("0")
     expect(prediction).not_to_have_class(re.compile(r"\bpending\b"))
+
+
+def test_an_answer_that_never_comes_is_asked_again(page: Page) -> None:
+    unanswered: list = []  # each drawing's first request is held for ever: lost on its way
+
+    def hold_first_try(route) -> None:
+        if route.request.post_data not in [r.request.post_data for r in unanswered]:
+            unanswered.append(route)
+        else:
+            route.continue_()
+
+    page.route(FAST_PATH, hold_first_try)
+    draw(page, ONE)
+    expect(answer(page)).to_have_text("1")  # asked again after PATIENCE_MS (sketchpad.js)
+    assert unanswered, "no request was held"

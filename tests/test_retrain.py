@@ -394,13 +394,10 @@ def samples_of(folder: Path, digit: int) -> int:
 def test_the_draw_tab_keeps_a_corrected_drawing(page, server_data: tuple[Path, str, str]) -> None:
     from playwright.sync_api import expect
 
+    from test_browser import ONE, draw
+
     folder = server_data[0]
-    box = page.locator("#sketchpad").bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15)
-    page.mouse.down()
-    for i in range(1, 21):
-        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.15 + 0.035 * i))
-    page.mouse.up()
+    draw(page, ONE)
     expect(page.locator("#prediction .digit")).to_have_text("1")
     expect(page.locator("#seen img")).to_be_visible()  # the drawing is now the tab's current image
     before = samples_of(folder, 4)
