@@ -24,6 +24,7 @@ const INK = "#111";
 
 const RETRIES = 2; // a request that fails (a dropped connection, a busy server) is sent again this often
 const PATIENCE_MS = 15000; // a request unanswered this long counts as failed (and is sent again)
+const ASK_AGAIN_MS = 2000; // after every try failed ("No answer"), the drawing is asked for again this much later
 const NO_ANSWER = '<div class="digit">?</div><div class="detail">No answer: is the server up?</div>';
 
 const strokes = []; // [[x, y], ...] per stroke, x and y in 0..1
@@ -152,6 +153,9 @@ function send(strokeEnded) {
         shown = id;
         show(NO_ANSWER);
         markPending();
+        // The page never gives up on the drawing on show: it asks again until an answer comes
+        // (a server restarting, a page whose connection is not ready yet, a network back).
+        setTimeout(() => { if (id === asked) send(strokeEnded); }, ASK_AGAIN_MS);
       }
     })
     .finally(() => afterPaint(() => {

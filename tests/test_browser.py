@@ -218,3 +218,21 @@ def test_an_answer_that_never_comes_is_asked_again(page: Page) -> None:
     draw(page, ONE)
     expect(answer(page)).to_have_text("1")  # asked again after PATIENCE_MS (sketchpad.js)
     assert unanswered, "no request was held"
+
+
+def test_no_answer_is_not_the_last_word(page: Page) -> None:
+    """Every try fails for a while (a server restarting): the page says so, then asks again
+    until the answer comes."""
+    tries: dict[str, int] = {}
+
+    def fail_for_a_while(route) -> None:  # each drawing's first 4 tries fail: more than RETRIES
+        tries[route.request.post_data] = tries.get(route.request.post_data, 0) + 1
+        if tries[route.request.post_data] <= 4:
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route(FAST_PATH, fail_for_a_while)
+    draw(page, ONE)
+    expect(page.locator("#prediction")).to_contain_text("No answer")
+    expect(answer(page)).to_have_text("1")
