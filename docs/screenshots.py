@@ -29,6 +29,7 @@ LETTER_A = [[(0.25, 0.8), (0.5, 0.2), (0.75, 0.8)], [(0.35, 0.58), (0.65, 0.58)]
 
 
 def draw(page, strokes: list[list[tuple[float, float]]]) -> None:
+    expect(page.locator("#sketchpad[data-ready]")).to_be_visible(timeout=120_000)  # its script listens
     page.locator("#sketchpad").scroll_into_view_if_needed()  # the mouse draws at viewport positions
     box = page.locator("#sketchpad").bounding_box()
     for stroke in strokes:

@@ -193,11 +193,15 @@ function point(e) {
 
 canvas.addEventListener("pointerdown", (e) => {
   if (e.button !== 0) return;
-  canvas.setPointerCapture(e.pointerId);
-  readingPhoto(false); // from this stroke's end, the drawing is what the page reads
   stroke = [point(e)];
   strokes.push(stroke);
   repaint();
+  readingPhoto(false); // from this stroke's end, the drawing is what the page reads
+  try {
+    canvas.setPointerCapture(e.pointerId); // the stroke goes on outside the canvas
+  } catch (error) {
+    // a pointer the browser no longer tracks: the stroke is drawn all the same
+  }
 });
 canvas.addEventListener("pointermove", (e) => {
   if (!stroke) return;

@@ -32,9 +32,12 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
 
 
 def on_canvas(page: Page, points: Points) -> list[tuple[float, float]]:
-    """`points` in the viewport's pixels, the whole canvas scrolled into view (the mouse draws
-    at viewport positions: off screen, a stroke would be lost)."""
-    canvas = page.locator("#sketchpad")
+    """`points` in the viewport's pixels, once the canvas's script listens (Gradio may mount the
+    canvas afresh, e.g. when its tab is shown again: a stroke drawn before its script runs is
+    lost), the whole canvas scrolled into view (the mouse draws at viewport positions: off
+    screen, a stroke would be lost)."""
+    canvas = page.locator("#sketchpad[data-ready]")
+    expect(canvas).to_be_visible()
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     assert box is not None
