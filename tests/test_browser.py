@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, Page, expect
 
 import mnist_core
-from conftest import open_page
+from conftest import EXPECT_TIMEOUT_MS, open_page
 
 Points = list[tuple[float, float]]  # in canvas units: (0, 0) top left, (1, 1) bottom right
 ONE: Points = [(0.5, 0.15 + 0.7 * i / 20) for i in range(21)]
@@ -45,13 +45,19 @@ def on_canvas(page: Page, points: Points) -> list[tuple[float, float]]:
 
 
 def draw(page: Page, points: Points) -> None:
-    """One stroke with the mouse on #sketchpad."""
+    """One stroke with the mouse on #sketchpad; fails at once if the canvas shows no ink after it
+    (a stroke the page did not take), rather than later on an answer that never changes."""
     at = on_canvas(page, points)
     page.mouse.move(*at[0])
     page.mouse.down()
     for x, y in at[1:]:
         page.mouse.move(x, y)
     page.mouse.up()
+    page.wait_for_function("""() => {
+        const canvas = document.querySelector("#sketchpad");
+        const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        return pixels.some((v) => v !== 255);
+    }""", timeout=EXPECT_TIMEOUT_MS)
 
 
 def answer(page: Page):
