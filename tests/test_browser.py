@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 import mnist_core
 from conftest import EXPECT_TIMEOUT_MS, open_page
@@ -53,11 +54,15 @@ def draw(page: Page, points: Points) -> None:
     for x, y in at[1:]:
         page.mouse.move(x, y)
     page.mouse.up()
-    page.wait_for_function("""() => {
-        const canvas = document.querySelector("#sketchpad");
-        const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-        return pixels.some((v) => v !== 255);
-    }""", timeout=EXPECT_TIMEOUT_MS)
+    try:
+        page.wait_for_function("""() => {
+            const canvas = document.querySelector("#sketchpad");
+            const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+            return pixels.some((v) => v !== 255);
+        }""", timeout=EXPECT_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.outerHTML.slice(0, 300)", list(at[0]))
+        pytest.fail(f"the stroke left no ink on the canvas; at its first point the page has: {on_top}")
 
 
 def answer(page: Page):
