@@ -61,11 +61,7 @@ def read(model: nn.Module, x: torch.Tensor, temperature: float = 1.0, is_digit: 
     """The network's reading of one image x [1, 28, 28] (what to_mnist returns). `is_digit`: the
     detector's verdict on x (is_a_digit), when the caller has it: one verdict serves every network."""
     probabilities = (model(x[None]) / temperature).softmax(dim=1)[0]
-    scores = dict(zip(DIGITS, probabilities.tolist()))
-    digit = max(scores, key=scores.get)
-    if is_digit is None:
-        is_digit = is_a_digit(x)
-    return Reading(scores, digit, False) if is_digit else Reading(scores, digit, True, why_not_a_digit(x))
+    return _reading(x, probabilities, is_a_digit(x) if is_digit is None else is_digit)
 
 
 @torch.inference_mode()
@@ -78,12 +74,14 @@ def read_all(model: nn.Module, xs: list[torch.Tensor], temperature: float = 1.0)
     probabilities = (model(batch) / temperature).softmax(dim=1)
     detector = load_detector()
     digit_or_not = [True] * len(xs) if detector is None else detector.is_digit(batch).tolist()
-    readings = []
-    for x, p, is_digit in zip(xs, probabilities, digit_or_not):
-        scores = dict(zip(DIGITS, p.tolist()))
-        digit = max(scores, key=scores.get)
-        readings.append(Reading(scores, digit, False) if is_digit else Reading(scores, digit, True, why_not_a_digit(x)))
-    return readings
+    return [_reading(x, p, is_digit) for x, p, is_digit in zip(xs, probabilities, digit_or_not)]
+
+
+def _reading(x: torch.Tensor, probabilities: torch.Tensor, is_digit: bool) -> Reading:
+    """The Reading of image x from its ten calibrated probabilities and the detector's verdict."""
+    scores = dict(zip(DIGITS, probabilities.tolist()))
+    digit = max(scores, key=scores.get)
+    return Reading(scores, digit, False) if is_digit else Reading(scores, digit, True, why_not_a_digit(x))
 
 
 def is_a_digit(x: torch.Tensor) -> bool:
