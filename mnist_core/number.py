@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_core.preprocess import ink_plane, to_mnist
+from mnist_core.preprocess import from_ink_plane, ink_plane, to_mnist
 from mnist_core.reading import Reading, read, read_all
 
 MARK_SIDE = 160  # marks are found on a copy of the ink at most this many pixels a side
@@ -121,7 +121,7 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
     def piece(g: _Group) -> tuple[tuple[int, int, int, int], torch.Tensor] | None:
         """A candidate digit: its box in the input's pixels, and what the network would see."""
         if len(groups) == 1 and g is groups[0]:  # the only group, whole: as a single digit always is
-            x = to_mnist(image)
+            x = from_ink_plane(plane)  # = to_mnist(image), without decoding the image again
         else:
             mask = np.isin(labels[g.y0:g.y1, g.x0:g.x1], g.labels)
             mask = mask.repeat(factor, 0).repeat(factor, 1)

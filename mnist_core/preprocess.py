@@ -66,8 +66,11 @@ def to_mnist(image: Any) -> torch.Tensor | None:
     if img is None:
         return None
     plane = _ink_plane(img)
-    if plane is None:
-        return None
+    return None if plane is None else from_ink_plane(plane)
+
+
+def from_ink_plane(plane: np.ndarray) -> torch.Tensor | None:
+    """to_mnist() of an image whose ink plane (see ink_plane) is already found."""
     digit = _crop_digit(plane)
     if digit is None:
         return None
