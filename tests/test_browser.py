@@ -49,6 +49,13 @@ def draw(page: Page, points: Points) -> None:
     """One stroke with the mouse on #sketchpad; fails at once if the canvas shows no ink after it
     (a stroke the page did not take), rather than later on an answer that never changes."""
     at = on_canvas(page, points)
+    page.evaluate("""() => {  // what the page hears of the stroke: said if the stroke leaves no ink
+        window.__pointer = [];
+        for (const type of ["pointerdown", "pointerup", "pointercancel"]) {
+            window.addEventListener(type, (e) => window.__pointer.push(
+                `${type} at ${Math.round(e.clientX)},${Math.round(e.clientY)} on ${e.target.id || e.target.tagName}`), {capture: true});
+        }
+    }""")
     page.mouse.move(*at[0])
     page.mouse.down()
     for x, y in at[1:]:
@@ -61,8 +68,13 @@ def draw(page: Page, points: Points) -> None:
             return pixels.some((v) => v !== 255);
         }""", timeout=EXPECT_TIMEOUT_MS)
     except PlaywrightTimeout:
-        on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.outerHTML.slice(0, 300)", list(at[0]))
-        pytest.fail(f"the stroke left no ink on the canvas; at its first point the page has: {on_top}")
+        seen = page.evaluate("""([x, y]) => ({
+            on_top: document.elementFromPoint(x, y)?.outerHTML.slice(0, 300),
+            canvases: [...document.querySelectorAll("#sketchpad")].map((c) => ({
+                ready: c.dataset.ready, width: c.width, box: c.getBoundingClientRect().toJSON()})),
+            heard: window.__pointer, visibility: document.visibilityState, scroll: [scrollX, scrollY],
+        })""", list(at[0]))
+        pytest.fail(f"the stroke from {at[0]} left no ink on the canvas; the page: {seen}")
 
 
 def answer(page: Page):
