@@ -45,19 +45,42 @@ def on_canvas(page: Page, points: Points) -> list[tuple[float, float]]:
     return [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
 
 
+# What the page hears of a stroke: which element each press landed on (for draw(), and for its
+# message when a stroke leaves no ink). Listeners are added once per page.
+LISTEN = """() => {
+    if (window.__pointer) { window.__pointer.length = 0; return; }
+    window.__pointer = [];
+    for (const type of ["pointerdown", "pointerup", "pointercancel"]) {
+        window.addEventListener(type, (e) => window.__pointer.push(
+            `${type} at ${Math.round(e.clientX)},${Math.round(e.clientY)} on ${e.target.id || e.target.tagName}`), {capture: true});
+    }
+}"""
+
+
+def press(page: Page, points: Points, tries: int = 5) -> list[tuple[float, float]]:
+    """Presses the mouse on the canvas at the first of `points`; gives all of them in the viewport.
+
+    The page can move between finding the canvas and pressing the mouse: an answer arriving
+    after Clear makes the panels shorter, and a page scrolled down then jumps back up. A press
+    that did not land on the canvas is released away from anything it could click (the top
+    left corner) and made again where the canvas now is.
+    """
+    for _ in range(tries):
+        at = on_canvas(page, points)
+        page.evaluate(LISTEN)
+        page.mouse.move(*at[0])
+        page.mouse.down()
+        if page.evaluate("window.__pointer.some((e) => e.startsWith('pointerdown') && e.endsWith('on sketchpad'))"):
+            return at
+        page.mouse.move(0, 0)
+        page.mouse.up()
+    pytest.fail(f"the page kept moving: {tries} presses missed the canvas ({page.evaluate('window.__pointer')})")
+
+
 def draw(page: Page, points: Points) -> None:
     """One stroke with the mouse on #sketchpad; fails at once if the canvas shows no ink after it
     (a stroke the page did not take), rather than later on an answer that never changes."""
-    at = on_canvas(page, points)
-    page.evaluate("""() => {  // what the page hears of the stroke: said if the stroke leaves no ink
-        window.__pointer = [];
-        for (const type of ["pointerdown", "pointerup", "pointercancel"]) {
-            window.addEventListener(type, (e) => window.__pointer.push(
-                `${type} at ${Math.round(e.clientX)},${Math.round(e.clientY)} on ${e.target.id || e.target.tagName}`), {capture: true});
-        }
-    }""")
-    page.mouse.move(*at[0])
-    page.mouse.down()
+    at = press(page, points)
     for x, y in at[1:]:
         page.mouse.move(x, y)
     page.mouse.up()
@@ -156,12 +179,9 @@ def test_clear_and_undo_erase_the_drawing(page: Page) -> None:
 
 
 def test_answer_follows_the_pen_before_the_stroke_ends(page: Page) -> None:
-    at = on_canvas(page, ONE)
-    page.mouse.move(*at[0])
-    page.mouse.down()
+    at = press(page, ONE)
     for x, y in at[1:]:
         page.mouse.move(x, y)
-        page.wait_for_timeout(30)
     expect(answer(page)).not_to_have_text("?")  # the mouse button is still down
     page.mouse.up()
     expect(answer(page)).to_have_text("1")
