@@ -35,6 +35,7 @@ class Recipe:
     weight_decay: float = 0.0
     momentum: float = 0.0  # SGD only
     styled_digits: int = 0  # digits in the styles MNIST lacks (mnist_core.styles) added to the training set
+    label_smoothing: float = 0.0  # cross-entropy's target: 1 - this on the digit, the rest spread evenly
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -165,22 +166,23 @@ def conv_bn(c_in: int, c_out: int) -> nn.Sequential:
 class ConvNetBN(nn.Module):
     """Our network: a VGG-style CNN with batch norm, trained with augmentation.
 
-    28x28 -> conv 32, conv 32 -> pool -> conv 64, conv 64 -> pool -> conv 128 ->
+    28x28 -> conv 48, conv 48 -> pool -> conv 96, conv 96 -> pool -> conv 192 ->
     global max + average pool -> linear 10; every conv 3x3 + batch norm + ReLU.
     Global pooling makes it tolerant to the small shifts a drawing keeps after centring;
-    batch norm lets a one-cycle schedule train it in few epochs. The widths are what a
-    2-core CPU trains in under 30 minutes (see README).
+    batch norm lets a one-cycle schedule train it in few epochs. The widths and its recipe
+    (30 epochs, label smoothing 0.1) won a sweep on validation accuracy against the earlier
+    32-64-128 for 12 epochs (see README, "The networks").
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
             Normalize(),
-            conv_bn(1, 32), conv_bn(32, 32), nn.MaxPool2d(2),  # 32x14x14
-            conv_bn(32, 64), conv_bn(64, 64), nn.MaxPool2d(2),  # 64x7x7
-            conv_bn(64, 128),  # 128x7x7
+            conv_bn(1, 48), conv_bn(48, 48), nn.MaxPool2d(2),  # 48x14x14
+            conv_bn(48, 96), conv_bn(96, 96), nn.MaxPool2d(2),  # 96x7x7
+            conv_bn(96, 192),  # 192x7x7
         )
-        self.classifier = nn.Linear(256, 10)
+        self.classifier = nn.Linear(384, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.features(x)
@@ -211,8 +213,8 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec("cnn-16-32", "CNN 16-32", "tutorial 004", CNN16x32,
                   Recipe("adam", 0.01, 50, 3, schedule="onecycle")),
         ModelSpec("convnet-bn", "ConvNet-BN (ours)", "MNIST Sketch Lab", ConvNetBN,
-                  Recipe("adamw", 3e-3, 128, 12, augment=True, schedule="onecycle", weight_decay=5e-4,
-                         styled_digits=12_000)),
+                  Recipe("adamw", 3e-3, 128, 30, augment=True, schedule="onecycle", weight_decay=5e-4,
+                         styled_digits=12_000, label_smoothing=0.1)),
     ]
 }
 

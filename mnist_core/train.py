@@ -134,7 +134,7 @@ def fit(
             x = x.to(device, memory_format=torch.channels_last)
             y = labels[index].to(device)
             logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
