@@ -128,13 +128,23 @@ def to_tensor(image: str | None) -> torch.Tensor | None:
 
 def number_in(image: str | None, model_id: str) -> NumberReading:
     """Network `model_id`'s reading of every digit written in `image` (no digits when nothing
-    is drawn); gr.Error with mnist_core's explanation for an unreadable image."""
+    is drawn); gr.Error with mnist_core's explanation for an unreadable image.
+
+    One stroke's image is read by several events (the panels, the comparison, the digit
+    selector): the latest readings are kept, by image and network (ids are never reused).
+    """
     if not image:
         return NumberReading([])
+    get_model(model_id)  # a network deleted since is refused, even for an image read before
     try:
-        return read_number(image, get_model(model_id), temperature(model_id))
+        return _read_number(image, model_id)
     except mnist_core.InvalidImage as error:
         raise gr.Error(str(error)) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _read_number(image: str, model_id: str) -> NumberReading:
+    return read_number(image, get_model(model_id), temperature(model_id))
 
 
 def least_certain(number: NumberReading) -> int:
@@ -215,8 +225,8 @@ def number_html(number: NumberReading, photo: bool = False) -> str:
              for d in number.digits] if not photo and all(number.size) else []
     source = '<div class="source">in your photo</div>' if photo else ""
     return (f'<div class="digit number">{number.text}</div>'
-            f'<div class="detail">{len(number.digits)} digits; details for the {ORDINALS[shown]}, '
-            f'the least sure ({digit.label}, {digit.reading.certainty})</div>{source}'
+            f'<div class="detail">{len(number.digits)} digits; the least sure is the {ORDINALS[shown]} '
+            f'({digit.label}, {digit.reading.certainty})</div>{source}'
             f"<div class=\"boxes\" hidden data-boxes='{json.dumps(boxes)}'></div>")
 
 
@@ -382,6 +392,28 @@ def compare_all(image: str | None) -> str:
     return "\n".join(rows)
 
 
+def digit_choices(image: str | None, model_id: str) -> dict:
+    """The digit selector for a number: a choice per digit ("2 (1st)"), the least certain chosen,
+    whose confidences and 28x28 view the panels show; hidden for one digit or none."""
+    try:
+        number = number_in(image, still_there(model_id) or most_accurate())
+    except gr.Error:  # the image's own message is on show already
+        number = NumberReading([])
+    if len(number.digits) < 2:
+        return gr.update(visible=False, choices=[], value=None)
+    choices = [(f"{d.label} ({ORDINALS[i]})", i) for i, d in enumerate(number.digits)]
+    return gr.update(visible=True, choices=choices, value=least_certain(number))
+
+
+def show_digit(image: str | None, model_id: str, index: int | None) -> tuple[Any, Any]:
+    """The confidences and 28x28 view of the digit chosen in a number."""
+    number = number_in(image, still_there(model_id) or most_accurate())
+    if not isinstance(index, int) or not 0 <= index < len(number.digits):
+        return gr.skip(), gr.skip()
+    digit = number.digits[index]
+    return label_value(digit.reading), seen_html(digit.x)
+
+
 SKETCHPAD_HTML = """
 <div class="sketch-row">
   <div class="sketch-wrap">
@@ -405,7 +437,7 @@ class DrawTab(NamedTuple):
 
     model: gr.Dropdown  # the network selector, whose choices follow models kept or deleted
     drawing_kept: Any  # the event that keeps a corrected drawing, after which counts follow
-    models_changed: Callable[[Any], None]  # chains, after an event that saved or deleted a model, the comparison
+    models_changed: Callable[[Any], None]  # chains, after an event that saved or deleted a model, the panels that list every model
 
 
 def draw_tab() -> DrawTab:
@@ -438,6 +470,7 @@ def draw_tab() -> DrawTab:
                 filterable=False,
                 elem_id="model",
             )
+            digit = gr.Radio([], label="Details for the digit", visible=False, elem_id="digit-choice")
             label = ReadingLabel(NOTHING_DRAWN, num_top_classes=10, show_heading=False, label="Confidence per digit",
                                elem_id="confidences")
             seen = gr.HTML(
@@ -453,14 +486,18 @@ def draw_tab() -> DrawTab:
     # asks read_drawing for the answer. After a stroke, Undo or Clear it sets its value to the
     # drawing (a PNG data URL) and fires stroke_end: the rest of the tab follows, off the queue.
     # "always_last" keeps one request in flight.
-    sketch.stroke_end(read_canvas, [sketch, model, current], [label, seen, current, sketch, upload, model, gone],
-                      queue=False, trigger_mode="always_last", **quiet).then(
-        compare_all, current, comparison, queue=False, trigger_mode="always_last", **quiet)
+    # After each of them, the comparison and the digit selector (for a number) follow.
+    def follow(event: Any, **options: Any) -> None:
+        event.then(compare_all, current, comparison, **options, **quiet)
+        event.then(digit_choices, [current, model], digit, **options, **quiet)
+
+    follow(sketch.stroke_end(read_canvas, [sketch, model, current], [label, seen, current, sketch, upload, model, gone],
+                             queue=False, trigger_mode="always_last", **quiet),
+           queue=False, trigger_mode="always_last")
     shown = [label, sketch, seen, current, model]
-    model.change(show_model, [current, model, gone], [*shown, gone], **quiet).then(
-        compare_all, current, comparison, **quiet)
-    upload.upload(show_photo, [upload, model], [*shown, upload], preprocess=False, **quiet).then(
-        compare_all, current, comparison, **quiet)
+    follow(model.change(show_model, [current, model, gone], [*shown, gone], **quiet))
+    follow(upload.upload(show_photo, [upload, model], [*shown, upload], preprocess=False, **quiet))
+    digit.input(show_digit, [current, model, digit], [label, seen], queue=False, **quiet)
     # The public API ("Use via API"), on hidden components: /predict reads an image as one digit,
     # /read_number reads every digit in it. An unknown model id is refused there, never replaced.
     api_image = gr.Image(type="filepath", visible=False, label="Photo or scan")
@@ -470,9 +507,5 @@ def draw_tab() -> DrawTab:
                                    show_progress="hidden")
     gr.Button(visible=False).click(read_number_api, [api_image, model], api_number, api_name="read_number",
                                    preprocess=False, show_progress="hidden")
-    upload.clear(show_model, [sketch, model, gone], [*shown, gone], **quiet).then(compare_all, current, comparison, **quiet)
-
-    def models_changed(dependency: Any) -> None:
-        dependency.then(compare_all, current, comparison, **quiet)  # a deleted model leaves the table at once
-
-    return DrawTab(model, drawing_kept, models_changed)
+    follow(upload.clear(show_model, [sketch, model, gone], [*shown, gone], **quiet))
+    return DrawTab(model, drawing_kept, follow)  # after a model is saved or deleted: the table at once

@@ -4,7 +4,7 @@
 
 Starts `python app.py` on a free port with its user data in a temporary folder, opens it in
 headless Chromium (Debian's /usr/bin/chromium), draws a 7 in the Draw tab, asks to keep it
-without a digit (a warning), uploads a photo of a 3, draws an A, then runs the short retrain of
+without a digit (a warning), uploads a photo of a 3, draws an A, writes 127, then runs the short retrain of
 LeNet-5 from the Retrain tab; a second page deletes the new model, and the first page draws again.
 """
 
@@ -24,8 +24,12 @@ from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from startup import start_app  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
-SEVEN = [(0.25, 0.22), (0.75, 0.22), (0.62, 0.45), (0.48, 0.8)]
-LETTER_A = [[(0.25, 0.8), (0.5, 0.2), (0.75, 0.8)], [(0.35, 0.58), (0.65, 0.58)]]
+# In canvas units: (0, 0) top left, (1, 1) bottom right of the 3:2 canvas.
+SEVEN = [(0.35, 0.22), (0.65, 0.22), (0.56, 0.45), (0.48, 0.8)]
+LETTER_A = [[(0.32, 0.8), (0.5, 0.2), (0.68, 0.8)], [(0.4, 0.58), (0.6, 0.58)]]
+NUMBER_127 = [[(0.2, 0.3), (0.2, 0.72)],  # 1
+              [(0.36, 0.38), (0.42, 0.3), (0.52, 0.32), (0.54, 0.42), (0.36, 0.72), (0.57, 0.72)],  # 2
+              [(0.66, 0.3), (0.84, 0.3), (0.76, 0.5), (0.72, 0.72)]]  # 7
 
 
 def draw(page, strokes: list[list[tuple[float, float]]]) -> None:
@@ -81,6 +85,14 @@ def main() -> None:
             expect(page.locator("#prediction .digit")).to_have_text("Not a digit", **wait)
             expect(page.locator("#compare tbody tr").first).to_contain_text("Not a digit", **wait)
             page.screenshot(path=OUT / "draw-not-a-digit.png", full_page=True)
+
+            # A number: each digit boxed; the panels describe the digit chosen (the least sure first).
+            page.locator(".sketch-tools .clear").click()
+            draw(page, NUMBER_127)
+            expect(page.locator("#prediction .digit")).to_have_text("127", **wait)
+            page.locator("#digit-choice").get_by_label("7 (3rd)").check()
+            expect(page.locator("#confidences .confidence-set dt").first).to_have_text("7", **wait)
+            page.screenshot(path=OUT / "draw-number.png", full_page=True)
 
             page.get_by_role("tab", name="Retrain").click()
             page.locator("#retrain-network input").click()

@@ -3,10 +3,11 @@
 // events), `watch` (runs a callback when Python updates a prop) and `server` (its server
 // functions: draw_tab.read_drawing).
 //
-// Strokes are kept as points in canvas units (0..1) and painted with a round brush through
+// The canvas is wider than tall (3:2), room for a number of a few digits. Strokes are kept as
+// points in canvas units (0..1 across, 0..1 down) and painted with a round brush through
 // quadratic curves, so they look like ink at any size. While a stroke is drawn (at most every
 // LIVE_EVERY_MS), and at once when it ends, the drawing is rendered into a small PNG (black ink
-// on white) and sent to draw_tab.read_drawing, whose answer this script shows in #prediction: the
+// on white, the canvas's shape) and sent to draw_tab.read_drawing, whose answer this script shows in #prediction: the
 // fast path. After a stroke, Undo or Clear, the PNG also becomes this component's value and a
 // "stroke_end" event updates the rest of the tab (confidences, the 28x28 image, every network).
 //
@@ -17,8 +18,8 @@ const answer = element.querySelector("#prediction");
 const photoNote = element.querySelector(".photo-note");
 const boxLayer = element.querySelector(".box-layer");
 const ctx = canvas.getContext("2d");
-const SEND_SIZE = 112; // side in px of the PNG sent to Python (4 x MNIST's 28)
-const BRUSH = 1 / 14; // brush width as a fraction of the canvas side
+const SEND_HEIGHT = 112; // height in px of the PNG sent to Python (4 x MNIST's 28); its width follows the canvas
+const BRUSH = 1 / 14; // brush width as a fraction of the canvas's height
 const LIVE_EVERY_MS = 100; // at most one update per this many ms while drawing
 const INK = "#111";
 
@@ -33,15 +34,15 @@ let lastSent = 0;
 let asked = 0; // number of the latest request
 let shown = 0; // number of the request whose answer is on show: an older answer arriving late is dropped
 
-function paint(c, size, background) {
+function paint(c, width, height, background) {
   c.fillStyle = background;
-  c.fillRect(0, 0, size, size);
+  c.fillRect(0, 0, width, height);
   c.strokeStyle = INK;
-  c.lineWidth = BRUSH * size;
+  c.lineWidth = BRUSH * height;
   c.lineCap = "round";
   c.lineJoin = "round";
   for (const points of strokes) {
-    const p = points.map(([x, y]) => [x * size, y * size]);
+    const p = points.map(([x, y]) => [x * width, y * height]);
     c.beginPath();
     c.moveTo(p[0][0], p[0][1]);
     if (p.length === 1) c.lineTo(p[0][0] + 0.01, p[0][1]); // a dot
@@ -57,13 +58,13 @@ function paint(c, size, background) {
 let frame = 0;
 function repaint() {
   cancelAnimationFrame(frame);
-  frame = requestAnimationFrame(() => paint(ctx, canvas.width, "#fff"));
+  frame = requestAnimationFrame(() => paint(ctx, canvas.width, canvas.height, "#fff"));
 }
 // Undo and Clear are single clicks: paint at once, so the canvas never shows strokes the
 // answer no longer counts (pointer moves are many per frame, hence repaint() for them).
 function paintNow() {
   cancelAnimationFrame(frame);
-  paint(ctx, canvas.width, "#fff");
+  paint(ctx, canvas.width, canvas.height, "#fff");
 }
 
 function show(html) {
@@ -127,12 +128,13 @@ function afterPaint(f) {
 }
 
 const small = document.createElement("canvas");
-small.width = small.height = SEND_SIZE;
 function send(strokeEnded) {
   lastSent = performance.now();
   let image = "";
   if (strokes.length > 0) {
-    paint(small.getContext("2d"), SEND_SIZE, "#fff");
+    small.height = SEND_HEIGHT;
+    small.width = Math.round(SEND_HEIGHT * (canvas.clientWidth / canvas.clientHeight || 1));
+    paint(small.getContext("2d"), small.width, small.height, "#fff");
     image = small.toDataURL("image/png");
   }
   const id = ++asked;
@@ -231,10 +233,12 @@ element.querySelector(".clear").addEventListener("click", () => {
 
 // Keep the canvas sharp at any size and pixel density (the page is responsive).
 new ResizeObserver(() => {
-  const side = Math.round(canvas.clientWidth * (window.devicePixelRatio || 1));
-  if (side > 0 && side !== canvas.width) {
-    canvas.width = canvas.height = side;
-    paint(ctx, side, "#fff");
+  const scale = window.devicePixelRatio || 1;
+  const width = Math.round(canvas.clientWidth * scale), height = Math.round(canvas.clientHeight * scale);
+  if (width > 0 && height > 0 && (width !== canvas.width || height !== canvas.height)) {
+    canvas.width = width;
+    canvas.height = height;
+    paint(ctx, width, height, "#fff");
   }
 }).observe(canvas);
 

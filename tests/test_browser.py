@@ -115,8 +115,8 @@ def test_page_is_ready_to_draw_and_says_nothing_is_drawn(page: Page) -> None:
     expect(answer(page)).to_have_text("?")
     expect(page.locator("#prediction")).to_contain_text("Nothing drawn")
     assert page.eval_on_selector("#sketchpad", "c => getComputedStyle(c).touchAction") == "none"
-    box = page.locator("#sketchpad").bounding_box()
-    assert box is not None and 380 <= box["width"] <= 420 and box["width"] == box["height"]
+    box = page.locator("#sketchpad").bounding_box()  # wide enough for a number, tall enough for one digit
+    assert box is not None and 440 <= box["width"] <= 470 and box["width"] / box["height"] == pytest.approx(1.5, abs=0.02)
 
 
 def test_draws_a_one_and_a_zero(page: Page) -> None:
@@ -137,8 +137,8 @@ def test_draws_a_one_and_a_zero(page: Page) -> None:
 
 
 def test_a_letter_is_not_a_digit_for_every_network(page: Page) -> None:
-    draw(page, [(0.2, 0.85), (0.5, 0.15), (0.8, 0.85)])  # an A: two strokes
-    draw(page, [(0.32, 0.58), (0.68, 0.58)])
+    draw(page, [(0.3, 0.85), (0.5, 0.15), (0.7, 0.85)])  # an A: two strokes
+    draw(page, [(0.39, 0.58), (0.61, 0.58)])
     expect(answer(page)).to_have_text("Not a digit")
     expect(page.locator("#prediction .closest")).to_contain_text("closest digit:")
     rows = page.locator("#compare tbody tr")
@@ -148,15 +148,26 @@ def test_a_letter_is_not_a_digit_for_every_network(page: Page) -> None:
 
 def test_a_number_of_several_digits_is_read_with_each_digit_boxed(page: Page) -> None:
     draw(page, [(0.2, 0.3 + 0.4 * i / 10) for i in range(11)])  # a 1 ...
-    draw(page, [(0.45, 0.38), (0.55, 0.3), (0.68, 0.32), (0.7, 0.42), (0.45, 0.7), (0.75, 0.7)])  # ... and a 2
+    draw(page, [(0.45, 0.38), (0.52, 0.3), (0.62, 0.32), (0.64, 0.42), (0.45, 0.7), (0.67, 0.7)])  # ... and a 2
     expect(answer(page)).to_have_text("12")
     boxes = page.locator(".digit-box")
     expect(boxes).to_have_count(2)
     assert [boxes.nth(i).get_attribute("data-label") for i in range(2)] == ["1", "2"]
     expect(page.locator("#compare")).to_contain_text("12")
-    page.locator(".sketch-tools .undo").click()  # back to one digit: no boxes
+
+    # the panels describe one digit of the number (the least sure first); the person picks which
+    choice = page.locator("#digit-choice")
+    expect(choice.get_by_label("1 (1st)")).to_be_visible()
+    expect(choice.get_by_label("2 (2nd)")).to_be_visible()
+    top = page.locator("#confidences .confidence-set dt").first
+    for digit in ("1 (1st)", "2 (2nd)", "1 (1st)"):
+        choice.get_by_label(digit).check()
+        expect(top).to_have_text(digit[0])
+
+    page.locator(".sketch-tools .undo").click()  # back to one digit: no boxes, no choice
     expect(answer(page)).to_have_text("1")
     expect(boxes).to_have_count(0)
+    expect(choice).to_be_hidden()
 
 
 def test_clear_and_undo_erase_the_drawing(page: Page) -> None:
