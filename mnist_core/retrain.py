@@ -220,6 +220,25 @@ class Mistake:
     confidence: float
 
 
+# A run whose network reads any digit more than this much worse than the network it started from
+# (on MNIST validation) is not kept without asking: learning a user's 1s must not cost their 7s.
+WORSE_BY = 0.01
+
+
+@dataclass
+class DigitChange:
+    """One digit's MNIST validation accuracy before (the shipped network of the run's
+    architecture, which a short retrain starts from) and after the run."""
+
+    digit: int
+    before: float | None  # None: no shipped network to compare with
+    after: float
+
+    @property
+    def worse(self) -> bool:
+        return self.before is not None and self.after < self.before - WORSE_BY
+
+
 @dataclass
 class Run:
     """A finished, cancelled or timed-out run, in memory until saved with save_run."""
@@ -235,7 +254,13 @@ class Run:
     cancelled: bool
     out_of_time: bool
     seconds: float  # the whole run: loading, training, evaluating
+    per_digit: list[DigitChange] = dataclasses.field(default_factory=list)
     model_id: str | None = None  # set by save_run
+
+    @property
+    def worse_digits(self) -> list[DigitChange]:
+        """The digits it reads more than WORSE_BY worse than the network it started from."""
+        return [change for change in self.per_digit if change.worse]
 
 
 @dataclass
@@ -416,11 +441,13 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
         held_x, held_y = load_user_samples()  # none trained on: every one is a fair test
     weight = user_sample_weight(len(train_x), len(data.train_images))
     user = UserScores(weight, len(train_x), len(held_x))
+    before: list[float | None] = [None] * 10
     if shipped_path.exists():
         shipped = build_model(s.architecture)
         load_weights(shipped, shipped_path)
         user.trained_before = _accuracy(shipped, train_x, train_y)
         user.held_out_before = _accuracy(shipped, held_x, held_y)
+        before = per_digit_accuracy(shipped, data.val_images, data.val_labels)
 
     def on_progress(p: Progress) -> None:
         job.progress = p
@@ -450,10 +477,19 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     # Its temperature, for calibrated confidences (reading.py): fitted on the validation digits.
     temperature = round(fit_temperature(predict_logits(model, data.val_images), data.val_labels), 4)
 
+    after = per_digit_accuracy(model, data.val_images, data.val_labels)
+    per_digit = [DigitChange(d, before[d], after[d]) for d in range(10)]
+
     cancelled = job.stop.is_set()
     return Run(s, model, result, (predicted == labels).float().mean().item(), confusion, mistakes, user, temperature,
                cancelled=cancelled, out_of_time=result.stopped_early and not cancelled,
-               seconds=time.perf_counter() - start)
+               seconds=time.perf_counter() - start, per_digit=per_digit)
+
+
+def per_digit_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> list[float]:
+    """The share of each digit 0..9 of `images` that `model` reads right."""
+    right = predict_logits(model, images).argmax(1) == labels
+    return [right[labels == d].float().mean().item() for d in range(10)]
 
 
 # --- Keeping the result ------------------------------------------------------------
@@ -494,6 +530,7 @@ def save_run(run: Run) -> str:
             "train_size": s.train_size or len(mnist().train_images),
             "stopped": "cancelled" if run.cancelled else "time limit" if run.out_of_time else "",
             "user_samples": dataclasses.asdict(run.user),
+            "per_digit_validation": [dataclasses.asdict(change) for change in run.per_digit],
         })
         save_weights(run.model, weights_path(model_id, retrained_models_dir()), metadata)
     run.model_id = model_id

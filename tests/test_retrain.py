@@ -266,6 +266,25 @@ def test_user_drawings_are_trained_on_and_scored(data_dir: Path, tmp_path: Path)
     assert run.user.trained_before is not None and run.user.trained_after is not None
 
 
+def test_a_run_that_reads_a_digit_worse_is_flagged_digit_by_digit(data_dir: Path, tmp_path: Path) -> None:
+    """Drawn 7s kept as "1" (a person's slip, 30 times): the network learns to read 7s as 1s."""
+    for i in range(30):
+        us.save_user_sample(digit_png(tmp_path / f"{i}.png", "7"), 1)
+
+    run = run_to_end(rt.make_settings(**TINY))
+
+    shipped = mnist_core.load_model("lenet5")
+    data = rt.mnist()
+    before = rt.per_digit_accuracy(shipped, data.val_images, data.val_labels)
+    after = rt.per_digit_accuracy(run.model, data.val_images, data.val_labels)
+    assert [(c.digit, c.before, c.after) for c in run.per_digit] == list(zip(range(10), before, after))
+    assert [c.digit for c in run.worse_digits] == [d for d in range(10) if after[d] < before[d] - rt.WORSE_BY]
+    assert 7 in [c.digit for c in run.worse_digits]
+    model_id = rt.save_run(run)  # kept all the same, when the person says so: with what it cost
+    recorded = read_metadata(data_dir / "models" / f"{model_id}.safetensors")["per_digit_validation"]
+    assert [change["digit"] for change in recorded] == list(range(10))
+
+
 # --- The server -------------------------------------------------------------------
 
 
@@ -322,7 +341,7 @@ def test_retrain_streams_progress_and_predict_accepts_the_new_model(server: str,
                                                                     server_data: tuple[Path, str, str]) -> None:
     folder = server_data[0]
     before = shipped_hashes()
-    job = client.submit(architecture="lenet5", epochs=1, train_size=600, api_name="/retrain")
+    job = client.submit(architecture="lenet5", epochs=1, train_size=600, keep_if_worse=True, api_name="/retrain")
     updates = list(job)
 
     assert updates[-1]["status"] == "done"
@@ -332,13 +351,27 @@ def test_retrain_streams_progress_and_predict_accepts_the_new_model(server: str,
     assert training[1:] and all(0 < u["step"] <= u["total_steps"] for u in training[1:])
     done = updates[-1]
     model_id = done["model_id"]
-    assert 0.9 < done["test_accuracy"] <= 1
+    assert done["kept"] and 0.9 < done["test_accuracy"] <= 1
+    assert [change["digit"] for change in done["per_digit"]] == list(range(10))  # before and after, each digit
     assert done["name"].startswith("lenet5 · retrained ")
     assert (folder / "models" / f"{model_id}.safetensors").exists()
     assert read_metadata(folder / "models" / f"{model_id}.safetensors")["temperature"] > 0  # calibrated
     result = client.predict(handle_file(digit_png(tmp_path / "0.png", "0")), model_id, api_name="/predict")
     assert result["label"] == "0"
     assert shipped_hashes() == before
+
+
+def test_retrain_keeps_nothing_that_reads_a_digit_worse_unless_told(client: Client,
+                                                                     server_data: tuple[Path, str, str]) -> None:
+    models = server_data[0] / "models"
+    saved_before = files_under(models)
+    # A learning rate of 1 for Adam wrecks the network: every digit is read worse.
+    done = client.predict(architecture="lenet5", epochs=1, train_size=400, lr=1.0, api_name="/retrain")
+
+    assert done["status"] == "done" and done["kept"] is False and done["model_id"] is None
+    assert done["worse_digits"] and all(
+        change["after"] < change["before"] - 0.01 for change in done["per_digit"] if change["digit"] in done["worse_digits"])
+    assert files_under(models) == saved_before
 
 
 def test_retrain_refuses_bad_parameters_with_clear_messages(client: Client) -> None:
@@ -375,7 +408,7 @@ def test_one_training_at_a_time_a_second_is_queued_and_cancel_saves_nothing(
     wait_for(first.done, "the first run to stop")
 
     # The slot is free again: a new run starts and finishes, and only its model is saved.
-    done = client.predict(**TINY, api_name="/retrain")
+    done = client.predict(**TINY, keep_if_worse=True, api_name="/retrain")  # a tiny run may cost a digit a point
     assert done["status"] == "done"
     assert files_under(models) == sorted(before + [models / f"{done['model_id']}.safetensors"])
 
@@ -414,7 +447,7 @@ def test_the_draw_tab_keeps_a_corrected_drawing(page, server_data: tuple[Path, s
 def test_a_model_retrained_since_the_server_started_is_in_the_draw_tab(client: Client, browser, server: str) -> None:
     from playwright.sync_api import expect
 
-    client.predict(**TINY, name="made for the browser test", api_name="/retrain")
+    client.predict(**TINY, name="made for the browser test", keep_if_worse=True, api_name="/retrain")
     page = open_page(browser, server)
     try:
         page.locator("#model input").click()
@@ -433,10 +466,17 @@ def test_the_retrain_tab_trains_a_model_that_the_draw_tab_selects(page) -> None:
     expect(page.locator("#retrain-epochs input[type=number]")).to_have_value("2")  # its short preset
     page.get_by_text("More settings").click()
     page.get_by_label("MNIST training digits per epoch").fill("1000")
+    page.get_by_label("Learning rate (peak, with one-cycle)").fill("1")  # wrecks it: every digit reads worse
     page.get_by_label("Name (optional)").fill("made in the Retrain tab")
     page.get_by_role("button", name="Start").click()
 
-    expect(page.locator("#retrain-status")).to_contain_text("Done: MNIST test accuracy", timeout=WAIT_S * 1000)
+    # Not kept without asking: the page says what it costs, per digit, and offers to keep it.
+    status = page.locator("#retrain-status")
+    expect(status).to_contain_text("Careful: it reads", timeout=WAIT_S * 1000)
+    expect(status).to_contain_text("Keep it anyway, or throw it away?")
+    expect(page.locator("#retrain-summary")).to_contain_text("Each digit on MNIST validation")
+    page.get_by_role("button", name="Keep it as a new model").click()
+    expect(status).to_contain_text("Kept as")
     page.get_by_role("tab", name="Draw").click()
     expect(page.locator("#model input")).to_have_value(re.compile("made in the Retrain tab"))
 
@@ -487,5 +527,6 @@ def test_the_training_curves_draw_a_line_per_series_during_and_after_a_run(page)
             return status.includes("Training lenet5: step") && JSON.stringify(drawn) === {json.dumps(json.dumps(expected, separators=(",", ":")))};
         }}""", timeout=WAIT_S * 1000)
 
-    expect(status).to_contain_text("Done: MNIST test accuracy", timeout=WAIT_S * 1000)
+    # Kept, or (a short run can cost a digit more than a point) offered to keep: trained either way.
+    expect(status).to_contain_text(re.compile("Done: MNIST test accuracy|Keep it anyway"), timeout=WAIT_S * 1000)
     assert curves_drawn(page) == expected
