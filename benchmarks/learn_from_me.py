@@ -19,6 +19,7 @@ accuracy, every held-out pen-digit 1 and 7, and each digit of MNIST validation
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -47,7 +48,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corrections", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--user-share", type=float, help=f"share of an epoch the corrections make (default {rt.USER_SHARE})")
+    parser.add_argument("--remember", type=float, help="distillation weight towards the shipped network (default: the preset's)")
     args = parser.parse_args()
+    if args.user_share is not None:
+        rt.USER_SHARE = args.user_share
     torch.set_num_threads(2)
 
     rng = np.random.default_rng(args.seed)
@@ -71,6 +76,8 @@ def main() -> None:
           f"{len(held_style)} 1s of that style, {len(held_ones)} 1s and {len(held_sevens)} 7s")
 
     settings = rt.preset(rt.DEFAULT_ARCHITECTURE)
+    if args.remember is not None:
+        settings = dataclasses.replace(settings, remember=args.remember)
     run = [u for u in rt.retrain(settings) if isinstance(u, rt.Run)][-1]
     after = answers(run.model, x)
     data = rt.mnist()
@@ -80,7 +87,8 @@ def main() -> None:
         return f"{(predicted[index] == digit).float().mean().item():.1%}"
 
     print(f"short retrain of {settings.architecture}: {run.fit.epochs:.2f} epochs in {run.seconds:.0f} s "
-          f"(training {run.fit.elapsed_s:.0f} s), corrections each counted {run.user.weight}x")
+          f"(training {run.fit.elapsed_s:.0f} s), corrections each counted {run.user.weight}x, "
+          f"remember {settings.remember}")
     print("| | before | after |\n| --- | ---: | ---: |")
     print(f"| held-out 1s of the style (read as 1) | {share(before, held_style, 1)} | {share(after, held_style, 1)} |")
     print(f"| all held-out pen-digit 1s | {share(before, held_ones, 1)} | {share(after, held_ones, 1)} |")

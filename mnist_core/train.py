@@ -82,6 +82,8 @@ def fit(
     extra_labels: torch.Tensor | None = None,
     extra_weight: int = 1,
     validate_first: bool = False,
+    teacher: nn.Module | None = None,
+    remember: float = 0.0,
 ) -> FitResult:
     """Train `model` in place with `recipe` on data.train_*, validating on data.val_*.
 
@@ -89,6 +91,11 @@ def fit(
     epoch `extra_weight` times over, so that a few dozen of a user's own drawings count
     beside 55,000 MNIST digits. `validate_first` also reports the validation accuracy before
     the first step (epoch 0), where a curve of it starts.
+
+    `teacher` (the network a fine-tune starts from) and `remember` > 0: on the training set's
+    own digits (not the extras), the loss also pulls the answers towards the teacher's
+    (knowledge distillation, KL divergence weighted by `remember`), so that learning a few
+    extra drawings costs less of what the teacher knew ("learning without forgetting").
     """
     device = device or pick_device()
     torch.manual_seed(seed)
@@ -99,6 +106,9 @@ def fit(
         labels = torch.cat([labels] + [extra_labels] * extra_weight)
 
     model.to(device).to(memory_format=torch.channels_last)
+    if teacher is not None:
+        teacher.to(device).eval()
+    n_own = len(data.train_images)  # the training set's own digits come first, the extras after
     optimizer = make_optimizer(model, recipe)
     steps_per_epoch = math.ceil(len(images) / recipe.batch_size)
     total_steps = steps_per_epoch * recipe.epochs
@@ -135,6 +145,11 @@ def fit(
             y = labels[index].to(device)
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+            own = index < n_own
+            if teacher is not None and remember > 0 and own.any():
+                with torch.no_grad():
+                    taught = teacher(x[own.to(device)]).softmax(1)
+                loss = loss + remember * F.kl_div(logits[own.to(device)].log_softmax(1), taught, reduction="batchmean")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
