@@ -57,7 +57,10 @@ def get_model(model_id: str) -> torch.nn.Module:
         _models.pop(model_id, None)
         raise gr.Error(f"Unknown model {model_id[:80]!r}. Available models: {', '.join(available)}.")
     if model_id not in _models:
-        _models[model_id] = mnist_core.load_model(model_id)
+        try:
+            _models[model_id] = mnist_core.load_model(model_id)
+        except mnist_core.WeightsError as error:  # e.g. a model retrained for an earlier version of its network
+            raise gr.Error(f"The network {model_id[:80]!r} cannot be read ({error}). Choose another one.") from None
     return _models[model_id]
 
 

@@ -75,7 +75,8 @@ window.fetch = async function (resource, options) {
 
 
 def digit_strokes() -> dict[str, list[list[tuple[float, float]]]]:
-    """A few digits as strokes of points, in canvas units (0..1)."""
+    """A few digits as strokes of points in a square of unit side (0..1), drawn in the middle of
+    the canvas at its full height (see draw)."""
     def line(x0: float, y0: float, x1: float, y1: float, n: int = 24) -> list[tuple[float, float]]:
         return [(x0 + (x1 - x0) * i / n, y0 + (y1 - y0) * i / n) for i in range(n + 1)]
 
@@ -93,10 +94,12 @@ def digit_strokes() -> dict[str, list[list[tuple[float, float]]]]:
 
 
 def draw(page: Page, points: list[tuple[float, float]], gap_s: float = 0.01) -> None:
-    """One stroke with the mouse on #sketchpad: about 100 pointer moves a second."""
+    """One stroke with the mouse on #sketchpad: about 100 pointer moves a second. `points` are in a
+    unit square, placed in the middle of the (wider than tall) canvas at its full height."""
     box = page.locator("#sketchpad").bounding_box()
     assert box is not None
-    at = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in points]
+    left = box["x"] + (box["width"] - box["height"]) / 2
+    at = [(left + x * box["height"], box["y"] + y * box["height"]) for x, y in points]
     page.mouse.move(*at[0])
     page.mouse.down()
     for x, y in at[1:]:
@@ -194,6 +197,7 @@ def measure_server(payloads: list[str], repeats: int) -> tuple[list[float], list
         for payload in payloads:
             t0 = time.perf_counter()
             draw_tab.to_tensor(payload)
+            draw_tab._read_number.cache_clear()  # each drawing read afresh, as a new stroke is
             t1 = time.perf_counter()
             draw_tab.read_drawing({"image": payload, "model": model_id})
             t2 = time.perf_counter()

@@ -73,7 +73,8 @@ def main() -> None:
     torch.set_num_threads(1)  # as app.py: one core answers, the other trains
     overrides = {k: v for k, v in vars(args).items() if k in ("epochs", "lr", "train_size", "start") and v is not None}
     settings = rt.preset(args.architecture, args.preset)
-    settings = rt.make_settings(**{**vars(settings), **overrides, "seed": args.seed, "use_user_samples": False})
+    given = {k: v for k, v in vars(settings).items() if k != "remember"}  # not a setting a user gives
+    settings = rt.make_settings(**{**given, **overrides, "seed": args.seed, "use_user_samples": False})
     print(f"{args.preset} preset: {settings}")
     predictor = mnist_core.load_model(mnist_core.DEFAULT_MODEL if mnist_core.DEFAULT_MODEL in mnist_core.list_models()
                                       else mnist_core.list_models()[0])

@@ -530,3 +530,17 @@ def test_the_training_curves_draw_a_line_per_series_during_and_after_a_run(page)
     # Kept, or (a short run can cost a digit more than a point) offered to keep: trained either way.
     expect(status).to_contain_text(re.compile("Done: MNIST test accuracy|Keep it anyway"), timeout=WAIT_S * 1000)
     assert curves_drawn(page) == expected
+
+
+def test_a_model_file_that_does_not_fit_its_network_gets_a_clear_message(client: Client, tmp_path: Path,
+                                                                            server_data: tuple[Path, str, str]) -> None:
+    """E.g. a convnet-bn retrained before the network was widened: listed, but it cannot be read."""
+    from mnist_core.weights import save_weights
+
+    path = server_data[0] / "models" / "convnet-bn-0000-abcd.safetensors"
+    save_weights(mnist_core.build_model("lenet5"), path, {"id": "convnet-bn-0000-abcd", "base_model": "convnet-bn"})
+    try:
+        with pytest.raises(Exception, match=r"The network 'convnet-bn-0000-abcd' cannot be read \(.*does not fit"):
+            client.predict(handle_file(digit_png(tmp_path / "1.png")), "convnet-bn-0000-abcd", api_name="/predict")
+    finally:
+        path.unlink()
