@@ -530,7 +530,7 @@ def raw_call(app_url: str, api_name: str, payload: Any) -> tuple[int, str]:
 
 
 RETRAIN_PARAMETERS = ["architecture", "epochs", "lr", "batch_size", "optimizer", "augment", "schedule", "start",
-                      "use_user_samples", "train_size", "time_budget_s", "seed", "name"]
+                      "use_user_samples", "train_size", "time_budget_s", "seed", "name", "keep_if_worse"]
 
 
 @pytest.mark.parametrize(("parameter", "value", "word"), [
@@ -541,7 +541,7 @@ RETRAIN_PARAMETERS = ["architecture", "epochs", "lr", "batch_size", "optimizer",
 def test_retrain_explains_a_value_that_is_not_a_number(app_url: str, parameter: str, value: float, word: str) -> None:
     """NaN and infinity cannot be sent by gradio_client (strict JSON), but raw HTTP can send them."""
     settings: dict[str, Any] = {**dict.fromkeys(RETRAIN_PARAMETERS), "use_user_samples": True, "seed": 0, "name": "",
-                                **VALID_RETRAIN, parameter: value}
+                                "keep_if_worse": False, **VALID_RETRAIN, parameter: value}
     status, body = raw_call(app_url, "retrain", {"data": [settings[name] for name in RETRAIN_PARAMETERS]})
 
     assert status < 500 and "event: error" in body, f"HTTP {status}: {body[:300]}"
