@@ -101,6 +101,11 @@ def still_there(model_id: Any) -> str | None:
     return model_id if isinstance(model_id, str) and model_id in mnist_core.list_models() else None
 
 
+def reading_network(model_id: Any) -> str:
+    """The network that reads for a page: its own, or the default one if its own was deleted."""
+    return still_there(model_id) or most_accurate()
+
+
 def model_or_default(model_id: Any) -> tuple[str, Any]:
     """The network a page reads with, and the update for its selector: when its network is gone,
     the default one (and the current choices); else the same network and no update."""
@@ -302,7 +307,7 @@ def read_drawing(request: object) -> str:
         if not isinstance(request, dict):
             raise gr.Error("The drawing could not be read. Please clear the canvas and draw again.")
         image, model_id = canvas_image(request.get("image")), request.get("model")
-        model_id = still_there(model_id) or most_accurate()
+        model_id = reading_network(model_id)
         number = number_in(image, model_id)
         if len(number.digits) > 1:
             return number_html(number)
@@ -399,7 +404,7 @@ def digit_choices(image: str | None, model_id: str) -> dict:
     """The digit selector for a number: a choice per digit ("2 (1st)"), the least certain chosen,
     whose confidences and 28x28 view the panels show; hidden for one digit or none."""
     try:
-        number = number_in(image, still_there(model_id) or most_accurate())
+        number = number_in(image, reading_network(model_id))
     except gr.Error:  # the image's own message is on show already
         number = NumberReading([])
     if len(number.digits) < 2:
@@ -410,7 +415,7 @@ def digit_choices(image: str | None, model_id: str) -> dict:
 
 def show_digit(image: str | None, model_id: str, index: int | None) -> tuple[Any, Any]:
     """The confidences and 28x28 view of the digit chosen in a number."""
-    number = number_in(image, still_there(model_id) or most_accurate())
+    number = number_in(image, reading_network(model_id))
     if not isinstance(index, int) or not 0 <= index < len(number.digits):
         return gr.skip(), gr.skip()
     digit = number.digits[index]
