@@ -484,10 +484,11 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
                 for i in wrong.tolist()]
     user.trained_after = _accuracy(model, train_x, train_y)
     user.held_out_after = _accuracy(model, held_x, held_y)
-    # Its temperature, for calibrated confidences (reading.py): fitted on the validation digits.
-    temperature = round(fit_temperature(predict_logits(model, data.val_images), data.val_labels), 4)
-
-    after = per_digit_accuracy(model, data.val_images, data.val_labels)
+    # Its temperature, for calibrated confidences (reading.py), and each digit's accuracy (the check
+    # before keeping): both from one pass over the validation digits.
+    val_logits = predict_logits(model, data.val_images)
+    temperature = round(fit_temperature(val_logits, data.val_labels), 4)
+    after = _per_digit(val_logits, data.val_labels)
     per_digit = [DigitChange(d, before[d], after[d]) for d in range(10)]
 
     cancelled = job.stop.is_set()
@@ -498,7 +499,11 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
 
 def per_digit_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> list[float]:
     """The share of each digit 0..9 of `images` that `model` reads right."""
-    right = predict_logits(model, images).argmax(1) == labels
+    return _per_digit(predict_logits(model, images), labels)
+
+
+def _per_digit(logits: torch.Tensor, labels: torch.Tensor) -> list[float]:
+    right = logits.argmax(1) == labels
     return [right[labels == d].float().mean().item() for d in range(10)]
 
 

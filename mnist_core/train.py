@@ -145,11 +145,11 @@ def fit(
             y = labels[index].to(device)
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
-            own = index < n_own
+            own = (index < n_own).to(device)
             if teacher is not None and remember > 0 and own.any():
                 with torch.no_grad():
-                    taught = teacher(x[own.to(device)]).softmax(1)
-                loss = loss + remember * F.kl_div(logits[own.to(device)].log_softmax(1), taught, reduction="batchmean")
+                    taught = teacher(x[own]).softmax(1)
+                loss = loss + remember * F.kl_div(logits[own].log_softmax(1), taught, reduction="batchmean")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
