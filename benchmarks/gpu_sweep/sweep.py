@@ -1,0 +1,103 @@
+"""GPU sweep for the default network (issue 8), as run on a lent H200 this turn: the numbers in the README's
+"The networks" come from it. Run from the repository root with MNIST in ./data (sweep.sh gunzips the
+carried files): `OUT=out bash benchmarks/gpu_sweep/sweep.sh 330`, then `sweep2.sh 290`. A scratch tool: the
+winning recipe lives in mnist_core/models.py.
+Each variant in its own process; prints val/test, writes weights to $OUT."""
+import dataclasses, json, os, sys, time
+import torch
+from torch import nn
+sys.path.insert(0, os.getcwd())
+from mnist_core import models
+from mnist_core.data import load_mnist
+from mnist_core.evaluate import accuracy
+from mnist_core.styles import with_styled_digits
+from mnist_core.train import fit, weights_metadata, pick_device
+from mnist_core.weights import save_weights
+
+
+class Wide(models.ConvNetBN):
+    def __init__(self, w=(48, 96, 192)):
+        super().__init__()
+        a, b, c = w
+        cb = models.conv_bn
+        self.features = nn.Sequential(models.Normalize(), cb(1, a), cb(a, a), nn.MaxPool2d(2), cb(a, b), cb(b, b),
+                                      nn.MaxPool2d(2), cb(b, c))
+        self.classifier = nn.Linear(2 * c, 10)
+
+
+import math
+import torch.nn.functional as F
+from mnist_core import train as train_module
+
+
+def mild_augment(x, generator):
+    n = x.shape[0]
+    def uniform(low, high):
+        return torch.rand(n, generator=generator) * (high - low) + low
+    angle = uniform(-10, 10) * math.pi / 180
+    scale = uniform(0.9, 1.1)
+    shear = uniform(-0.15, 0.15)
+    shift = uniform(-0.1, 0.1), uniform(-0.1, 0.1)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin + shear * cos, shift[0]], dim=1),
+                         torch.stack([sin, cos + shear * sin, shift[1]], dim=1)], dim=1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+    thicker = F.max_pool2d(x, 3, stride=1, padding=1)
+    thinner = -F.max_pool2d(-x, 3, stride=1, padding=1)
+    amount = uniform(-0.4, 0.4).view(n, 1, 1, 1)
+    x = torch.where(amount > 0, x + amount * (thicker - x), x + amount.neg() * (thinner - x))
+    return x.clamp_(0, 1)
+
+
+class Narrow(Wide):  # the network before the sweep (32-64-128); models.ConvNetBN is now 48-96-192
+    def __init__(self):
+        super().__init__((32, 64, 128))
+
+
+class Wider(Wide):
+    def __init__(self):
+        super().__init__((64, 128, 256))
+
+
+VARIANTS = {  # name: (builder, recipe overrides, seed)
+    "base12": (Narrow, {}, 0),
+    "e30": (Narrow, {"epochs": 30}, 0),
+    "e30s1": (Narrow, {"epochs": 30}, 1),
+    "e30st24": (Narrow, {"epochs": 30, "styled_digits": 24_000}, 0),
+    "wide30": (Wide, {"epochs": 30}, 0),
+    "e50": (Narrow, {"epochs": 50}, 0),
+    "wide30s1": (Wide, {"epochs": 30}, 1),
+    "wider30": (Wider, {"epochs": 30}, 0),
+    "wide30ls": (Wide, {"epochs": 30}, 0),
+    "wide30mild": (Wide, {"epochs": 30}, 0),
+    "e30mild": (Narrow, {"epochs": 30}, 0),
+    "wide30s2": (Wide, {"epochs": 30}, 2),
+}
+
+name = sys.argv[1]
+if name.endswith("mild"):
+    train_module.augment = mild_augment
+budget = float(sys.argv[2])
+torch.set_num_threads(2)
+build, overrides, seed = VARIANTS[name]
+# The recipe before the sweep (12 epochs, no label smoothing), changed by each variant's overrides.
+recipe = dataclasses.replace(models.SPECS["convnet-bn"].recipe, **{
+    "epochs": 12, "label_smoothing": 0.1 if name.endswith("ls") else 0.0, **overrides})
+t0 = time.time()
+data = with_styled_digits(load_mnist("data"), recipe.styled_digits, seed=seed)
+print(name, "data", round(time.time() - t0), "s", flush=True)
+with torch.random.fork_rng(devices=[]):
+    torch.manual_seed(seed)
+    model = build()
+dev = pick_device()
+r = fit(model, recipe, data, seed=seed, device=dev, time_budget_s=budget,
+        on_progress=lambda p: p.val_accuracy is not None and print(name, f"ep {p.epoch:.0f} val {p.val_accuracy:.4f} {p.elapsed_s:.0f}s", flush=True))
+test = accuracy(model, data.test_images, data.test_labels, device=dev)
+out = os.environ.get("OUT", "runs")
+meta = weights_metadata("convnet-bn", "convnet-bn", model, recipe, seed, r, test)
+meta["variant"] = name
+save_weights(model.cpu(), f"{out}/{name}.safetensors", meta)
+res = dict(name=name, val=r.val_accuracy, test=test, epochs=r.epochs, s=r.elapsed_s, early=r.stopped_early)
+print("RESULT", json.dumps(res), flush=True)
+
