@@ -19,6 +19,8 @@ import html
 import io
 import itertools
 import json
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -30,7 +32,10 @@ from PIL import Image
 import mnist_core
 from mnist_core.number import NumberReading, read_number
 from mnist_core.reading import NOT_A_DIGIT, Reading, is_a_digit, read
+from mnist_core.weights import WEIGHTS_DIR
+from mnist_core.workspaces import Workspace
 from retrain_tab import correction_control
+from visitors import workspace_of
 
 STATIC = Path(__file__).parent / "static"
 NOTHING_DRAWN = "Nothing drawn"  # the Label's value (and the API's answer) for an empty image
@@ -41,84 +46,111 @@ torch.set_num_threads(1)
 if not mnist_core.list_models():
     raise SystemExit("No trained model found (no weights file for any network): train one first.")
 
-_models: dict[str, torch.nn.Module] = {}
+MODELS_KEPT = 32  # retrained networks kept loaded at once (the shipped ones always are)
+_models: OrderedDict[Path, torch.nn.Module] = OrderedDict()
+_models_lock = threading.Lock()
 
 
-def get_model(model_id: str) -> torch.nn.Module:
-    """The network `model_id`, loaded on first use and kept; gr.Error for an unknown id.
+def model_file(model_id: str, ws: Workspace | None) -> Path:
+    """The weights file of a network the workspace `ws` may use; gr.Error for any other id, worded
+    the same whether it never existed, was deleted, or is someone else's.
 
     The list of models is read each time (a directory listing, well under a millisecond):
     retrained models appear as they are saved and are refused once deleted.
     """
     if not isinstance(model_id, str):
         raise gr.Error(f"The model id must be a string, not {model_id!r:.80}.")
-    available = mnist_core.list_models()
-    if model_id not in available:
-        _models.pop(model_id, None)
-        raise gr.Error(f"Unknown model {model_id[:80]!r}. Available models: {', '.join(available)}.")
-    if model_id not in _models:
-        try:
-            _models[model_id] = mnist_core.load_model(model_id)
-        except mnist_core.WeightsError as error:  # e.g. a model retrained for an earlier version of its network
-            raise gr.Error(f"The network {model_id[:80]!r} cannot be read ({error}). Choose another one.") from None
-    return _models[model_id]
-
-
-@functools.cache
-def model_label(model_id: str) -> str:
-    """How the model selector names a network, e.g. "ConvNet-BN (ours) · 99.6%"."""
     try:
-        info = mnist_core.model_info(model_id)
+        return mnist_core.registry.model_path(model_id, workspace=ws)
+    except KeyError:
+        available = mnist_core.list_models(workspace=ws)
+        raise gr.Error(f"Unknown model {model_id[:80]!r}. Available models: {', '.join(available)}.") from None
+
+
+def get_model(model_id: str, ws: Workspace | None) -> torch.nn.Module:
+    """The network `model_id` (of those `ws` may use), loaded on first use and kept; gr.Error otherwise."""
+    path = model_file(model_id, ws)
+    with _models_lock:
+        if path in _models:
+            _models.move_to_end(path)
+            return _models[path]
+    try:
+        model = mnist_core.load_model(model_id, workspace=ws)
+    except mnist_core.WeightsError as error:  # e.g. a model retrained for an earlier version of its network
+        raise gr.Error(f"The network {model_id[:80]!r} cannot be read ({error}). Choose another one.") from None
+    with _models_lock:
+        _models[path] = model
+        retrained = [p for p in _models if p.parent != WEIGHTS_DIR]
+        for old in retrained[:max(0, len(retrained) - MODELS_KEPT)]:
+            del _models[old]
+    return model
+
+
+def model_label(model_id: str, ws: Workspace | None) -> str:
+    """How the model selector names a network, e.g. "ConvNet-BN (ours) · 99.6%"."""
+    return _label(model_file(model_id, ws), model_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _label(path: Path, model_id: str) -> str:
+    try:
+        info = mnist_core.weights.read_metadata(path)
     except mnist_core.WeightsError:
         return f"{model_id} · unreadable file"
     accuracy = info.get("test_accuracy")
     return f"{info['name']} · {accuracy:.1%}" if accuracy is not None else f"{info['name']} · not tested"
 
 
-def model_choices() -> list[tuple[str, str]]:
-    """(label, id) of every available network, for a gr.Dropdown. Labels are unique: two
+def model_choices(ws: Workspace | None) -> list[tuple[str, str]]:
+    """(label, id) of every network `ws` may use, for a gr.Dropdown. Labels are unique: two
     networks that would share one (retrained in the same minute) also show their ids."""
-    labels = {model_id: model_label(model_id) for model_id in mnist_core.list_models()}
+    labels = {}
+    for model_id in mnist_core.list_models(workspace=ws):
+        try:
+            labels[model_id] = model_label(model_id, ws)
+        except gr.Error:  # deleted since the listing
+            pass
     repeated = {label for label in labels.values() if list(labels.values()).count(label) > 1}
     return [(f"{label} · {model_id}" if label in repeated else label, model_id) for model_id, label in labels.items()]
 
 
-def most_accurate() -> str:
+def most_accurate(ws: Workspace | None = None) -> str:
     """The default network: the best measured test accuracy (DEFAULT_MODEL wins a tie; a
     weights file that cannot be read is never it)."""
     def score(model_id: str) -> tuple[float, bool]:
         try:
-            accuracy = mnist_core.model_info(model_id).get("test_accuracy")
-        except mnist_core.WeightsError:
+            accuracy = mnist_core.model_info(model_id, workspace=ws).get("test_accuracy")
+        except (mnist_core.WeightsError, KeyError):
             accuracy = None
         return (accuracy if accuracy is not None else -1.0, model_id == mnist_core.DEFAULT_MODEL)
-    return max(mnist_core.list_models(), key=score)
+    return max(mnist_core.list_models(workspace=ws), key=score)
 
 
-def still_there(model_id: Any) -> str | None:
-    """`model_id` if it is still a network of this server, else None (a retrained model
-    deleted, maybe from another page, while this page had it selected)."""
-    return model_id if isinstance(model_id, str) and model_id in mnist_core.list_models() else None
+def still_there(model_id: Any, ws: Workspace | None) -> str | None:
+    """`model_id` if `ws` may still use it, else None (a retrained model deleted, maybe from
+    another page, while this page had it selected)."""
+    return model_id if isinstance(model_id, str) and model_id in mnist_core.list_models(workspace=ws) else None
 
 
-def reading_network(model_id: Any) -> str:
+def reading_network(model_id: Any, ws: Workspace | None) -> str:
     """The network that reads for a page: its own, or the default one if its own was deleted."""
-    return still_there(model_id) or most_accurate()
+    return still_there(model_id, ws) or most_accurate(ws)
 
 
-def model_or_default(model_id: Any) -> tuple[str, Any]:
+def model_or_default(model_id: Any, ws: Workspace | None) -> tuple[str, Any]:
     """The network a page reads with, and the update for its selector: when its network is gone,
     the default one (and the current choices); else the same network and no update."""
-    if still_there(model_id):
+    if still_there(model_id, ws):
         return model_id, gr.skip()
-    fallback = most_accurate()
-    return fallback, gr.Dropdown(choices=model_choices(), value=fallback)
+    fallback = most_accurate(ws)
+    return fallback, gr.Dropdown(choices=model_choices(ws), value=fallback)
 
 
-def say_it_was_deleted(model_id: Any) -> None:
+def say_it_was_deleted(model_id: Any, ws: Workspace | None) -> None:
     """The warning, once, when a page's network was deleted (maybe from another page)."""
+    fallback = most_accurate(ws)
     gr.Warning(f"The network {str(model_id)[:80]!r} is no longer on this server (it was deleted). "
-               f"Reading with {model_label(most_accurate())} instead.")
+               f"Reading with {model_label(fallback, ws)} instead.")
 
 
 def to_tensor(image: str | None) -> torch.Tensor | None:
@@ -134,7 +166,7 @@ def to_tensor(image: str | None) -> torch.Tensor | None:
         raise gr.Error(str(error)) from None
 
 
-def number_in(image: str | None, model_id: str) -> NumberReading:
+def number_in(image: str | None, model_id: str, ws: Workspace | None) -> NumberReading:
     """Network `model_id`'s reading of every digit written in `image` (no digits when nothing
     is drawn); gr.Error with mnist_core's explanation for an unreadable image.
 
@@ -143,16 +175,16 @@ def number_in(image: str | None, model_id: str) -> NumberReading:
     """
     if not image:
         return NumberReading([])
-    get_model(model_id)  # a network deleted since is refused, even for an image read before
+    model = get_model(model_id, ws)  # a network deleted since is refused, even for an image read before
     try:
-        return _read_number(image, model_id)
+        return _read_number(image, model_file(model_id, ws), model)
     except mnist_core.InvalidImage as error:
         raise gr.Error(str(error)) from None
 
 
 @functools.lru_cache(maxsize=64)
-def _read_number(image: str, model_id: str) -> NumberReading:
-    return read_number(image, get_model(model_id), temperature(model_id))
+def _read_number(image: str, path: Path, model: torch.nn.Module) -> NumberReading:
+    return read_number(image, model, _temperature(path))
 
 
 def least_certain(number: NumberReading) -> int:
@@ -178,14 +210,15 @@ def is_photo(image: object) -> bool:
     return isinstance(image, str) and bool(image) and not image.startswith("data:")
 
 
-def reading(x: torch.Tensor, model_id: str, is_digit: bool | None = None) -> Reading:
+def reading(x: torch.Tensor, model_id: str, ws: Workspace | None, is_digit: bool | None = None) -> Reading:
     """Network `model_id`'s calibrated reading of the image `x`: a digit, or "Not a digit"."""
-    return read(get_model(model_id), x, temperature(model_id), is_digit)
+    return read(get_model(model_id, ws), x, _temperature(model_file(model_id, ws)), is_digit)
 
 
-@functools.cache
-def temperature(model_id: str) -> float:
-    return float(mnist_core.model_info(model_id).get("temperature", 1.0))
+@functools.lru_cache(maxsize=1024)
+def _temperature(path: Path) -> float:
+    """A network's temperature (see reading.py), from its weights file."""
+    return float(mnist_core.weights.read_metadata(path).get("temperature", 1.0))
 
 
 class ReadingLabel(gr.Label):
@@ -257,13 +290,13 @@ def seen_html(x: torch.Tensor | None) -> str:
     return f'{title}<img src="data:image/png;base64,{data}" width="224" height="224" alt="the drawing at 28×28">'
 
 
-def analyse(image: str | None, model_id: str) -> tuple[LabelData | str, str, str, str | None]:
+def analyse(image: str | None, model_id: str, ws: Workspace | None) -> tuple[LabelData | str, str, str, str | None]:
     """Everything the Draw tab shows for one image: confidences, answer, input as seen.
 
     The image (a canvas data URL or a file path) is returned too, kept as the current image.
     """
-    get_model(model_id)  # an unknown model is an error even for an empty canvas
-    number = number_in(image, model_id)
+    get_model(model_id, ws)  # an unknown model is an error even for an empty canvas
+    number = number_in(image, model_id, ws)
     if not number.digits:
         return NOTHING_DRAWN, answer_html(None, is_photo(image)), seen_html(None), image
     digit = number.digits[least_certain(number)]
@@ -272,29 +305,32 @@ def analyse(image: str | None, model_id: str) -> tuple[LabelData | str, str, str
     return label_value(digit.reading), answer, seen_html(digit.x), image
 
 
-def predict(image: dict | None, model_id: str) -> LabelData | str:
+def predict(image: dict | None, model_id: str, request: gr.Request) -> LabelData | str:
     """API /predict: the answer ("7", or "Not a digit") and the calibrated confidence of each
     digit "0".."9" for the image, read as one digit.
 
     `image` arrives unprocessed (the event has preprocess=False): Gradio's file record, whose
     path goes to mnist_core.to_mnist, so an unreadable file gets its clear message rather than
-    Gradio's own image decoder failing first. An empty image answers "Nothing drawn".
+    Gradio's own image decoder failing first. An empty image answers "Nothing drawn". A client
+    may use the shipped networks and those of its own workspace (see visitors.py).
     """
-    get_model(model_id)
+    ws = workspace_of(request)
+    get_model(model_id, ws)
     x = to_tensor(image["path"] if image else None)
-    return NOTHING_DRAWN if x is None else label_value(reading(x, model_id))
+    return NOTHING_DRAWN if x is None else label_value(reading(x, model_id, ws))
 
 
-def read_number_api(image: dict | None, model_id: str) -> dict:
+def read_number_api(image: dict | None, model_id: str, request: gr.Request) -> dict:
     """API /read_number: every digit written in the image, left to right:
     {"number": "2026", "digits": [{"label": "2", "confidence": 0.99, "box": [x0, y0, x1, y1]}, ...]},
     boxes in the image's pixels; "?" for a mark that is not a digit; {"number": "", "digits": []}
     when nothing is written."""
-    get_model(model_id)
-    return number_in(image["path"] if image else None, model_id).as_dict()
+    ws = workspace_of(request)
+    get_model(model_id, ws)
+    return number_in(image["path"] if image else None, model_id, ws).as_dict()
 
 
-def read_drawing(request: object) -> str:
+def read_drawing(drawing: object, request: gr.Request) -> str:
     """The answer's HTML for {"image": the canvas's PNG data URL, "model": a model id}.
 
     The canvas's fast path: its script calls this server function directly and shows the answer
@@ -304,11 +340,12 @@ def read_drawing(request: object) -> str:
     reads with the default one, as that event then says and shows.
     """
     try:
-        if not isinstance(request, dict):
+        if not isinstance(drawing, dict):
             raise gr.Error("The drawing could not be read. Please clear the canvas and draw again.")
-        image, model_id = canvas_image(request.get("image")), request.get("model")
-        model_id = reading_network(model_id)
-        number = number_in(image, model_id)
+        ws = workspace_of(request)
+        image, model_id = canvas_image(drawing.get("image")), drawing.get("model")
+        model_id = reading_network(model_id, ws)
+        number = number_in(image, model_id, ws)
         if len(number.digits) > 1:
             return number_html(number)
         return answer_html(number.digits[0].reading if number.digits else None)
@@ -327,20 +364,21 @@ def answer_update(answer: str, model_id: str, photo: bool) -> dict:
     return gr.update(answer=answer, answer_id=next(_answer_numbers), model_id=model_id, photo="photo" if photo else "")
 
 
-def show(image: str | None, model_id: str) -> tuple[LabelData | str, dict, str, str | None]:
+def show(image: str | None, model_id: str, ws: Workspace | None) -> tuple[LabelData | str, dict, str, str | None]:
     """analyse() for the outputs [label, sketch, seen, current], the answer to the canvas."""
-    scores, answer, seen, image = analyse(image, model_id)
+    scores, answer, seen, image = analyse(image, model_id, ws)
     return scores, answer_update(answer, model_id, is_photo(image)), seen, image
 
 
-def read_canvas(value: object, model_id: str, current: str | None) -> tuple[Any, ...]:
+def read_canvas(value: object, model_id: str, current: str | None, request: gr.Request) -> tuple[Any, ...]:
     """After a stroke, Undo or Clear: the drawing becomes the current image, read by the page's
     network (or the default one if it was deleted). Outputs [label, seen, current, sketch,
     upload, model, gone]: a photo on show is taken away, the selector follows a fallback, and
     `gone` keeps the deleted network's id for the selector's change event to warn about (this
     event is off the queue, where Gradio shows no warnings)."""
-    chosen, selector = model_or_default(model_id)
-    scores, answer, seen, image = analyse(canvas_image(value), chosen)
+    ws = workspace_of(request)
+    chosen, selector = model_or_default(model_id, ws)
+    scores, answer, seen, image = analyse(canvas_image(value), chosen, ws)
     photo_gone = is_photo(current)
     if chosen != model_id:  # the default network: the canvas's script reads with it from now on
         sketch = answer_update(answer, chosen, photo=False)
@@ -352,59 +390,63 @@ def read_canvas(value: object, model_id: str, current: str | None) -> tuple[Any,
     return scores, seen, image, sketch, None if photo_gone else gr.skip(), selector, gone
 
 
-def show_model(image: str | None, model_id: str, gone: str | None) -> tuple[Any, ...]:
+def show_model(image: str | None, model_id: str, gone: str | None, request: gr.Request) -> tuple[Any, ...]:
     """show() of the current image with the network just selected (or the default one, if it was
     deleted meanwhile), the selector's update, and `gone` said and cleared."""
-    chosen, selector = model_or_default(model_id)
+    ws = workspace_of(request)
+    chosen, selector = model_or_default(model_id, ws)
     if chosen != model_id:
-        say_it_was_deleted(model_id)
-    elif gone and chosen == most_accurate():  # the switch to the default that read_canvas made
-        say_it_was_deleted(gone)
-    return (*show(image, chosen), selector, None)
+        say_it_was_deleted(model_id, ws)
+    elif gone and chosen == most_accurate(ws):  # the switch to the default that read_canvas made
+        say_it_was_deleted(gone, ws)
+    return (*show(image, chosen, ws), selector, None)
 
 
-def show_photo(image: dict | None, model_id: str) -> tuple[Any, ...]:
+def show_photo(image: dict | None, model_id: str, request: gr.Request) -> tuple[Any, ...]:
     """show() of an uploaded photo, which becomes the current image (read by the default network
     if the page's was deleted), the selector's update, and the upload's: a file that is not an
     image gets its message and is taken away, and the image read before stays the current one."""
-    chosen, selector = model_or_default(model_id)
+    ws = workspace_of(request)
+    chosen, selector = model_or_default(model_id, ws)
     try:
-        shown = show(image["path"] if image else None, chosen)
+        shown = show(image["path"] if image else None, chosen, ws)
     except gr.Error as error:
         gr.Warning(error.message)
         return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), None
     if chosen != model_id:
-        say_it_was_deleted(model_id)
+        say_it_was_deleted(model_id, ws)
     return (*shown, selector, gr.skip())
 
 
-def compare_all(image: str | None) -> str:
+def compare_all(image: str | None, request: gr.Request | None = None) -> str:
     """A Markdown table: every network's answer and confidence for the current image (for a
     number: each network's reading of it, and its least confidence)."""
-    number = number_in(image, most_accurate())
+    ws = workspace_of(request) if request is not None else None
+    number = number_in(image, most_accurate(ws), ws)
     if not number.digits:
         return "No digit found in the photo." if is_photo(image) else "Draw a digit to see every network's answer."
     if len(number.digits) > 1:
         rows = ["| Network | Number | Least confidence |", "| --- | :---: | ---: |"]
-        for label, model_id in model_choices():
-            n = number_in(image, model_id)
+        for label, model_id in model_choices(ws):
+            n = number_in(image, model_id, ws)
             rows.append(f"| {label} | **{n.text}** | {min(d.confidence for d in n.digits):.1%} |")
         return "\n".join(rows)
     x = number.digits[0].x
     rows = ["| Network | Answer | Confidence |", "| --- | :---: | ---: |"]
     digit = is_a_digit(x)  # one detector for every network
-    for label, model_id in model_choices():
-        r = reading(x, model_id, digit)
+    for label, model_id in model_choices(ws):
+        r = reading(x, model_id, ws, digit)
         answer = f"{NOT_A_DIGIT} (closest: {r.digit})" if r.not_a_digit else f"**{r.digit}**"
         rows.append(f"| {label} | {answer} | {r.confidence:.1%} |")
     return "\n".join(rows)
 
 
-def digit_choices(image: str | None, model_id: str) -> dict:
+def digit_choices(image: str | None, model_id: str, request: gr.Request) -> dict:
     """The digit selector for a number: a choice per digit ("2 (1st)"), the least certain chosen,
     whose confidences and 28x28 view the panels show; hidden for one digit or none."""
+    ws = workspace_of(request)
     try:
-        number = number_in(image, reading_network(model_id))
+        number = number_in(image, reading_network(model_id, ws), ws)
     except gr.Error:  # the image's own message is on show already
         number = NumberReading([])
     if len(number.digits) < 2:
@@ -413,9 +455,10 @@ def digit_choices(image: str | None, model_id: str) -> dict:
     return gr.update(visible=True, choices=choices, value=least_certain(number))
 
 
-def show_digit(image: str | None, model_id: str, index: int | None) -> tuple[Any, Any]:
+def show_digit(image: str | None, model_id: str, index: int | None, request: gr.Request) -> tuple[Any, Any]:
     """The confidences and 28x28 view of the digit chosen in a number."""
-    number = number_in(image, reading_network(model_id))
+    ws = workspace_of(request)
+    number = number_in(image, reading_network(model_id, ws), ws)
     if not isinstance(index, int) or not 0 <= index < len(number.digits):
         return gr.skip(), gr.skip()
     digit = number.digits[index]
@@ -472,7 +515,7 @@ def draw_tab() -> DrawTab:
                                   image_mode=None)  # None: its path as uploaded, not decoded and re-saved as RGB
         with gr.Column():
             model = gr.Dropdown(
-                choices=model_choices(),
+                choices=model_choices(None),
                 value=default_model,
                 label="Network",
                 filterable=False,

@@ -22,14 +22,15 @@ from PIL import Image
 import mnist_core
 from mnist_core import retrain as rt
 from mnist_core.models import SPECS
-from mnist_core.registry import model_info
+from mnist_core.registry import model_info, own_models
 from mnist_core.train import Progress
-from mnist_core.user_samples import (DIGITS, HOLDOUT_MIN_SAMPLES, MAX_USER_SAMPLES, UserSampleError,
-                                     count_user_samples, delete_user_sample, list_user_samples, save_user_sample)
+from mnist_core.user_samples import (DIGITS, HOLDOUT_MIN_SAMPLES, UserSampleError, count_user_samples,
+                                     delete_user_sample, list_user_samples, max_samples, save_user_sample)
+from mnist_core.workspaces import QUOTA, Workspace
+from visitors import owner_of, workspace_of
 
 log = logging.getLogger(__name__)
 
-CONCURRENCY_ID = "retrain"  # the UI's Start and the /retrain API share one training slot
 PLOT_EVERY_S = 0.5  # the curves are redrawn at most this often
 SAMPLES_SHOWN = 120
 PRESETS = [("Short retrain: fine-tune the shipped weights, about half a minute", "short"),
@@ -70,6 +71,21 @@ def _fill(architecture: str, preset: str) -> list[Any]:
     """The controls for a network and preset (see rt.preset)."""
     s = rt.preset(architecture, preset)
     return [s.start, s.epochs, s.lr, s.batch_size, s.optimizer, s.schedule, s.augment, s.train_size or 0]
+
+
+WORKSPACE_NOTE = (
+    f"_Your drawings and retrained models are yours: nobody else sees, uses or deletes them. This browser keeps "
+    f"them for you (up to {QUOTA.models} models, {QUOTA.drawings} drawings, {QUOTA.megabytes} MB); "
+    "where the server runs out of room, the anonymous work unused the longest is removed first. "
+    "Signed in with Hugging Face (where offered), they stay with your account._")
+
+
+def _waiting_words(waiting: rt.Waiting) -> str:
+    running = f"Another training is running ({html.escape(waiting.running)})" if waiting.running else \
+        "Another training is finishing"
+    more = f", and {waiting.ahead - 1} more wait before yours" if waiting.ahead > 1 else ""
+    return (f"**Waiting for its turn.** {running}{more}; one runs at a time on this server. "
+            "Yours starts when it ends; **Cancel** takes it off the queue.")
 
 
 def _percent(x: float | None) -> str:
@@ -145,12 +161,15 @@ def _mistakes(run: rt.Run) -> list[tuple[Image.Image, str]]:
              f"{m.label} → {m.predicted}, {m.confidence:.0%}") for m in run.mistakes]
 
 
-def _models_table() -> pd.DataFrame:
-    """Every retrained model, newest first, with how it was made."""
+MODEL_COLUMNS = ["id", "name", "MNIST test", "started from", "epochs", "your drawings", "saved (UTC)"]
+
+
+def _models_table(ws: Workspace | None) -> pd.DataFrame:
+    """Every retrained model of the workspace `ws`, newest first, with how it was made."""
     rows = []
-    for model_id in reversed([m for m in mnist_core.list_models() if m not in SPECS]):
+    for model_id in reversed(own_models(ws)):
         try:
-            info = model_info(model_id)
+            info = model_info(model_id, workspace=ws)
         except Exception:  # a broken file: list it, so that it can be deleted
             rows.append([model_id, "unreadable file", "", "", "", "", ""])
             continue
@@ -159,26 +178,27 @@ def _models_table() -> pd.DataFrame:
                      info.get("started_from", ""), info.get("epochs_trained", ""),
                      f"{user.get('trained', 0)} (+{user.get('held_out', 0)} held out)",
                      str(info.get("date", ""))[:16].replace("T", " ")])
-    return pd.DataFrame(rows, columns=["id", "name", "MNIST test", "started from", "epochs", "your drawings", "saved (UTC)"])
+    return pd.DataFrame(rows, columns=MODEL_COLUMNS)
 
 
-def _models_update() -> tuple[pd.DataFrame, gr.Dropdown, gr.Row]:
-    """The list of retrained models, and the delete controls: nothing preselected (a second click
-    must never delete another model), no confirmation pending."""
-    table = _models_table()
+def _models_update(request: gr.Request) -> tuple[pd.DataFrame, gr.Dropdown, gr.Row]:
+    """The list of the visitor's retrained models, and the delete controls: nothing preselected (a
+    second click must never delete another model), no confirmation pending."""
+    table = _models_table(workspace_of(request))
     return table, gr.Dropdown(choices=table["id"].tolist(), value=None), gr.Row(visible=False)
 
 
-def _samples_update(digit: str) -> tuple[list[tuple[Image.Image, str]], list[str], str, None, str]:
-    """The gallery of the user's drawings (as the networks see them), newest first; none selected."""
-    samples = list_user_samples()
+def _samples_update(digit: str, request: gr.Request) -> tuple[list[tuple[Image.Image, str]], list[str], str, None, str]:
+    """The gallery of the visitor's drawings (as the networks see them), newest first; none selected."""
+    ws = workspace_of(request)
+    samples = list_user_samples(ws)
     total = len(samples)
     if digit != "all":
         samples = [s for s in samples if s.digit == int(digit)]
     shown = samples[:SAMPLES_SHOWN]
     images = [(Image.open(s.mnist28_path).convert("L").resize((112, 112), Image.Resampling.NEAREST), str(s.digit))
               for s in shown]
-    note = (f"{total} drawing(s) kept (at most {MAX_USER_SAMPLES}); showing {len(shown)}"
+    note = (f"{total} drawing(s) kept (at most {max_samples(ws)}); showing {len(shown)}"
             f"{'' if digit == 'all' else f' of the {len(samples)} labelled {digit}'}, newest first. "
             "They come from the Draw tab: when a network is wrong, say which digit you drew. "
             "Select one to delete it.")
@@ -186,23 +206,27 @@ def _samples_update(digit: str) -> tuple[list[tuple[Image.Image, str]], list[str
 
 
 def retrain_tab(model_selector: gr.Dropdown | None = None,
-                model_choices: Callable[[], list[tuple[str, str]]] | None = None,
-                drawing_kept: Any = None, after_models_change: Callable[[Any], None] | None = None) -> None:
+                model_choices: Callable[[Workspace | None], list[tuple[str, str]]] | None = None,
+                drawing_kept: Any = None, after_models_change: Callable[[Any], None] | None = None,
+                page_loaded: Any = None) -> None:
     """Declare the Retrain tab and the /retrain API endpoint.
 
     `model_selector`: the Draw tab's network dropdown, and `model_choices()` its (label, id)
     choices. When the page loads and after a model is kept or deleted, the dropdown gets
     the current choices; a newly kept model becomes its value, and `after_models_change` chains
     what else follows (the Draw tab's comparison). `drawing_kept`: the Draw tab's event that
-    keeps a corrected drawing, after which this tab's counts and gallery follow.
+    keeps a corrected drawing, after which this tab's counts and gallery follow. `page_loaded`:
+    the event that tells the server whose page it is (visitors.welcome), after which the tab
+    shows that visitor's drawings and models.
     """
     default = rt.preset(rt.DEFAULT_ARCHITECTURE, "short")
     gr.Markdown(
         "Train a network again and use it in the Draw tab. The **short retrain** fine-tunes a network's "
         "shipped weights for about half a minute on MNIST (with random distortions) plus your corrected drawings; "
         "the **tutorial recipe** trains it from scratch as its tutorial does. One training runs at a time "
-        "on this server: a second one waits for it."
+        "on this server: a second one waits for it (at most three wait)."
     )
+    gr.Markdown(WORKSPACE_NOTE, elem_id="workspace-note")
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             architecture = gr.Dropdown([(f"{spec.name} ({spec.id})", spec.id) for spec in SPECS.values()],
@@ -253,7 +277,6 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                                       height=300, object_fit="contain")
     pending = gr.State(None, time_to_live=3600)  # a cancelled run, until kept or thrown away
     queue_note = gr.State("")  # what a run just started waits for, in words
-    cancel_outcome = gr.State("")  # rt.cancel's answer: "stopping", "unqueued" or "nothing"
 
     with gr.Accordion("Your drawings", open=False) as samples_box:
         with gr.Row():
@@ -269,7 +292,8 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             delete_sample_button = gr.Button("Delete the selected drawing", size="sm")
 
     with gr.Accordion("Retrained models", open=False):
-        models = gr.Dataframe(_models_table(), interactive=False, label=f"At most {rt.MAX_RETRAINED_MODELS} are kept",
+        models = gr.Dataframe(pd.DataFrame(columns=MODEL_COLUMNS), interactive=False,
+                              label=f"Yours (at most {QUOTA.models})",
                               elem_id="retrained-models")
         with gr.Row():
             model_to_delete = gr.Dropdown([], value=None, label="Model", filterable=False, elem_id="model-to-delete")
@@ -294,7 +318,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         invisible error: this event has no visible outputs, so no control is put in an error state."""
         try:
             rt.make_settings(**values(given))
-            waiting_for = rt.expect(request.session_hash)
+            waiting_for = rt.expect(owner_of(request))
         except rt.RetrainError as error:
             gr.Warning(str(error))
             raise gr.Error(str(error), visible=False, print_exception=False) from None
@@ -320,14 +344,17 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         history: list[Progress] = []
         shown_at = 0.0
         try:
-            for update in rt.retrain(settings, owner=request.session_hash):
+            for update in rt.retrain(settings, owner=owner_of(request), workspace=workspace_of(request)):
+                if isinstance(update, rt.Waiting):
+                    yield {status: _waiting_words(update)}
+                    continue
                 if isinstance(update, Progress):
                     history.append(update)
                     left = rt.eta_s(update, settings)
                     if time.monotonic() - shown_at >= PLOT_EVERY_S or update.val_accuracy is not None:
                         shown_at = time.monotonic()
                         loss, accuracy = _curves(history)
-                        if rt.stopping(request.session_hash):
+                        if rt.stopping(owner_of(request)):
                             text = (f"**Stopping** at step {update.step} of {update.total_steps}; then it is tested "
                                     "on the MNIST test digits and you can keep it or throw it away…")
                         elif update.step == 0:  # fit's first report: the starting network, validated
@@ -369,20 +396,15 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             gr.Warning(f"Training failed, nothing was saved: {error}", title="Training failed")
             yield {status: f"Training failed, nothing was saved: {html.escape(str(error))}"}
 
-    def cancel(request: gr.Request) -> tuple[Any, str]:
+    def cancel(request: gr.Request) -> Any:
         """Answers at once: the status says what happens (a running run stops after its step)."""
-        outcome = rt.cancel(request.session_hash)
+        outcome = rt.cancel(owner_of(request))
         if outcome == "stopping":
-            return "**Stopping** after the current step; then you can keep what was trained so far or throw it away.", outcome
+            return "**Stopping** after the current step; then you can keep what was trained so far or throw it away."
         if outcome == "unqueued":
-            return "Cancelled: taken off the queue, it will not start.", outcome
+            return "Cancelled: taken off the queue, it will not start."
         gr.Info("You have no training running.")
-        return gr.skip(), outcome
-
-    def only_if_unqueued(outcome: str) -> None:
-        """Lets the chain go on (to take the waiting run out of Gradio's queue) only for a waiting run."""
-        if outcome != "unqueued":
-            raise gr.Error("", visible=False, print_exception=False)
+        return gr.skip()
 
     def keep(run: rt.Run | None) -> tuple[Any, ...]:
         if run is None:
@@ -405,9 +427,9 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             return gr.skip(), gr.skip()
         return f"Delete **{html.escape(model_id)}** for good?", gr.Row(visible=True)
 
-    def delete_model(model_id: str | None) -> str:
+    def delete_model(model_id: str | None, request: gr.Request) -> str:
         try:
-            rt.delete_retrained_model(model_id)
+            rt.delete_retrained_model(model_id, workspace_of(request))
         except rt.RetrainError as error:
             gr.Warning(str(error))
             return gr.skip()
@@ -422,23 +444,23 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         return ids[event.index], f"Selected: drawing {event.index + 1} of the gallery" + (
             f", a {caption}." if caption else ".")
 
-    def delete_sample(sample_id: str | None, digit: str) -> tuple[Any, ...]:
+    def delete_sample(sample_id: str | None, digit: str, request: gr.Request) -> tuple[Any, ...]:
         try:
             if sample_id is None:
                 raise UserSampleError("Select a drawing first (click it in the gallery), then delete it.")
-            delete_user_sample(sample_id)
+            delete_user_sample(sample_id, workspace_of(request))
         except UserSampleError as error:
             gr.Warning(str(error))
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return _samples_update(digit)
+        return _samples_update(digit, request)
 
-    def samples_label() -> gr.Checkbox:
-        return gr.Checkbox(label=f"Include your corrected drawings ({count_user_samples()})")
+    def samples_label(request: gr.Request) -> gr.Checkbox:
+        return gr.Checkbox(label=f"Include your corrected drawings ({count_user_samples(workspace_of(request))})")
 
-    def refresh_selector(selected: str | None, new_model_id: str) -> gr.Dropdown:
+    def refresh_selector(selected: str | None, new_model_id: str, request: gr.Request) -> gr.Dropdown:
         """The Draw tab's choices now, with the new model selected. The value is left alone
         otherwise (unless its model was deleted), so that no stray change event redraws the answer."""
-        choices = model_choices()
+        choices = model_choices(workspace_of(request))
         ids = [model_id for _, model_id in choices]
         if new_model_id in ids:
             return gr.Dropdown(choices=choices, value=new_model_id)
@@ -446,9 +468,10 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             return gr.Dropdown(choices=choices)
         return gr.Dropdown(choices=choices, value=model_selector.value if model_selector.value in ids else ids[0])
 
-    def refresh_on_load(selected: str | None) -> gr.Dropdown:
-        """A page gets the choices of when the server started: add the models saved since."""
-        return gr.skip() if model_choices() == model_selector.choices else refresh_selector(selected, "")
+    def refresh_on_load(selected: str | None, request: gr.Request) -> gr.Dropdown:
+        """A page gets the choices of when the server started: add the visitor's models, and those saved since."""
+        choices = model_choices(workspace_of(request))
+        return gr.skip() if choices == model_selector.choices else refresh_selector(selected, "", request)
 
     def models_changed(dependency: Any, on_load: bool = False) -> None:
         """After a model is saved or deleted: the tab's list, and the Draw tab's selector."""
@@ -468,19 +491,17 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
     for control in (architecture, preset):
         control.change(_fill, [architecture, preset],
                        [start, epochs, lr, batch_size, optimizer, schedule, augment, train_size], **private)
-    # Start: announce (at once, never queued behind a training) says what the run waits for, or
-    # refuses it; then the run waits for the one training slot in Gradio's queue. Gradio's own
+    # Start: announce (at once) takes the visitor's place in mnist_core.retrain's line of runs, or
+    # refuses it (the visitor's own run is already there; the line is full), and says what the run
+    # waits for; then the run waits for the one training slot in that line, not in Gradio's queue
+    # (no concurrency limit), so a waiting run never takes a place from predictions. Gradio's own
     # progress overlay is hidden: the status says where the run stands, in words.
-    # (queued, to show its warnings, but never waiting: no concurrency limit)
     announced = start_button.click(announce, SETTINGS, queue_note, concurrency_limit=None, **private)
     shown_note = announced.success(lambda note: note, queue_note, status, queue=False, **private)
-    trained = shown_note.success(train, SETTINGS, RESULTS, concurrency_limit=1, concurrency_id=CONCURRENCY_ID,
-                                 show_progress="hidden", **private)
+    trained = shown_note.success(train, SETTINGS, RESULTS, concurrency_limit=None, show_progress="hidden", **private)
     models_changed(trained)
-    # Cancel answers at once. A run still waiting in the queue is also taken out of it (cancels).
-    cancel_button.click(cancel, None, [status, cancel_outcome], concurrency_limit=None, **private).success(
-        only_if_unqueued, cancel_outcome, None, queue=False, **private).success(
-        None, None, None, cancels=[trained], **private)
+    # Cancel answers at once; a waiting run leaves the line within a second, a training one stops after its step.
+    cancel_button.click(cancel, None, status, concurrency_limit=None, **private)
     models_changed(keep_button.click(keep, pending, [status, new_model, keep_row, pending], **private))
     discard_button.click(discard, None, [status, new_model, keep_row, pending], **private)
     delete_model_button.click(ask_to_delete, model_to_delete, [confirm_note, confirm_row], **private)
@@ -496,25 +517,30 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
     if drawing_kept is not None:
         drawing_kept.then(samples_label, None, use_samples, **private).then(
             _samples_update, digit_filter, sample_outputs, **private)
-    # On page load: the models and drawings saved since the server started.
-    models_changed(gr.on(None, samples_label, None, use_samples, **private), on_load=True)
+    # On page load, once the server knows whose page it is: the visitor's drawings and models.
+    loaded = page_loaded.then(samples_label, None, use_samples, **private) if page_loaded is not None else \
+        gr.on(None, samples_label, None, use_samples, **private)
+    models_changed(loaded, on_load=True)
 
-    gr.api(retrain_api, api_name="retrain", concurrency_limit=1, concurrency_id=CONCURRENCY_ID)
+    # Runs wait for the training slot in mnist_core.retrain's own short line, not in Gradio's queue
+    # (where they would take places from predictions): no concurrency limit here.
+    gr.api(retrain_api, api_name="retrain", concurrency_limit=None)
 
 
-def save_correction(image: str | None, digit: str | None) -> tuple[Any, Any]:
+def save_correction(image: str | None, digit: str | None, request: gr.Request) -> tuple[Any, Any]:
     """Keep the drawing on show (a canvas data URL or an uploaded file's path) as a `digit`.
 
     What a person must do first is a warning, never an error on a component: an error badge
     would cover the digit buttons it asks them to use."""
+    ws = workspace_of(request)
     try:
         if digit is None:
             raise UserSampleError("First choose the digit you drew (one of 0–9 above), then keep it.")
-        save_user_sample(image, digit)
+        save_user_sample(image, digit, ws)
     except (UserSampleError, mnist_core.InvalidImage) as error:
         gr.Warning(str(error))
         return gr.skip(), gr.skip()
-    return (f"✓ Kept as a **{digit}**: {count_user_samples()} drawing(s) kept so far. The next retrain "
+    return (f"✓ Kept as a **{digit}**: {count_user_samples(ws)} drawing(s) kept so far. The next retrain "
             "(Retrain tab) learns from them; see or delete them there, under *Your drawings*.", None)
 
 
@@ -551,7 +577,10 @@ def retrain_api(architecture: str, epochs: int, lr: float | None = None, batch_s
         settings = rt.make_settings(architecture, epochs, lr=lr, batch_size=batch_size, optimizer=optimizer,
                                     augment=augment, schedule=schedule, start=start, use_user_samples=use_user_samples,
                                     train_size=train_size, time_budget_s=time_budget_s, seed=seed, name=name)
-        for update in rt.retrain(settings, owner=request.session_hash if request else ""):
+        for update in rt.retrain(settings, owner=owner_of(request), workspace=workspace_of(request)):
+            if isinstance(update, rt.Waiting):
+                yield {"status": "waiting", "runs_ahead": update.ahead, "running": update.running}
+                continue
             if isinstance(update, Progress):
                 yield {"status": "training", "step": update.step, "total_steps": update.total_steps,
                        "epoch": round(update.epoch, 3), "loss": update.loss, "train_accuracy": update.train_accuracy,
@@ -561,7 +590,7 @@ def retrain_api(architecture: str, epochs: int, lr: float | None = None, batch_s
             kept = keep_if_worse or not update.worse_digits
             model_id = rt.save_run(update) if kept else None
             yield {"status": "done", "kept": kept, "model_id": model_id,
-                   "name": model_info(model_id).get("name") if model_id else None,
+                   "name": model_info(model_id, workspace=update.workspace).get("name") if model_id else None,
                    "per_digit": [dataclasses.asdict(change) for change in update.per_digit],
                    "worse_digits": [change.digit for change in update.worse_digits],
                    "val_accuracy": update.fit.val_accuracy, "test_accuracy": update.test_accuracy,

@@ -94,8 +94,8 @@ def load_image(image: Any) -> Image.Image | None:
     """Any input to_mnist() accepts as a PIL image in mode L, RGB or RGBA, at most
     WORK_MAX_SIDE a side; None when empty. InvalidImage for unreadable or huge input,
     TypeError for something that is no kind of image."""
-    img = _load(image)
-    return None if img is None else _reduce(img)
+    loaded = _load(image)
+    return None if loaded is None else loaded[0]
 
 
 def ink_plane(image: Any) -> tuple[np.ndarray, float, tuple[int, int]] | None:
@@ -103,18 +103,19 @@ def ink_plane(image: Any) -> tuple[np.ndarray, float, tuple[int, int]] | None:
     0 where there is paper. Also how its pixels map back to the input's: input (x, y) =
     ((x - dx) * scale, (y - dy) * scale) for offset (dx, dy) (the margin added around a
     tight crop). None when empty."""
-    full = _load(image)
-    if full is None:
+    loaded = _load(image)
+    if loaded is None:
         return None
-    img = _reduce(full)
+    img, full_width = loaded
     plane = _ink_plane(img)
     if plane is None:
         return None
     offset = ((plane.shape[1] - img.width) // 2, (plane.shape[0] - img.height) // 2)
-    return plane, full.width / img.width, offset
+    return plane, full_width / img.width, offset
 
 
-def _load(image: Any) -> Image.Image | None:
+def _load(image: Any) -> tuple[Image.Image, int] | None:
+    """The input in mode L, RGB or RGBA, at most WORK_MAX_SIDE a side, and its full width."""
     if image is None:
         return None
     if isinstance(image, dict):
@@ -134,12 +135,25 @@ def _load(image: Any) -> Image.Image | None:
         raise TypeError(f"to_mnist() cannot read a {type(image).__name__}")
     if img is None or img.width == 0 or img.height == 0:
         return None
-    return _canonical_mode(img)
+    return _reduce(_canonical_mode(_reduce(img))), img.width
 
 
 def _reduce(img: Image.Image) -> Image.Image:
-    longer = max(img.size)
-    return img.reduce(math.ceil(longer / WORK_MAX_SIDE)) if longer > WORK_MAX_SIDE else img
+    """Box-downscale to at most WORK_MAX_SIDE a side. Done before converting the mode where it
+    can be (a 6000x6000 16-bit scan converted at full size took 585 MiB), else after."""
+    factor = math.ceil(max(img.size) / WORK_MAX_SIDE)
+    if factor <= 1:
+        return img
+    if img.mode.startswith("I;16"):  # Pillow cannot reduce these: block means of the array, still 16-bit
+        a = np.asarray(img)
+        h, w = max(a.shape[0] // factor, 1) * factor, max(a.shape[1] // factor, 1) * factor
+        a = np.pad(a, ((0, max(h - a.shape[0], 0)), (0, max(w - a.shape[1], 0))), mode="edge")[:h, :w]
+        blocks = a.reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
+        return Image.fromarray(blocks.round().astype(np.uint16))
+    try:
+        return img.reduce(factor)
+    except ValueError:  # a mode Pillow cannot reduce (1, P): reduced once converted
+        return img
 
 
 def _check_size(width: int, height: int) -> None:

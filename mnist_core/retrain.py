@@ -6,15 +6,16 @@
     model_id = save_run(update)                      # <user data>/models/<id>.safetensors
 
 The server has two cores and serves predictions while it trains, so there is one
-training slot (a lock): a run trains on TRAIN_THREADS core(s) and leaves the rest to the
-answers. The app's /retrain events also share one Gradio concurrency group, so a second
-press waits in Gradio's queue rather than here. Every run has a time cap, and nothing is
-written before a run is over: its weights are saved (atomically) only when the user keeps
-them, so a run that fails or is cancelled leaves no file behind.
+training slot: a run trains on TRAIN_THREADS core(s) and leaves the rest to the answers.
+Runs that wait for it wait here, in a short line with one place per owner (see expect), not
+in Gradio's queue. Every run has a time cap, and nothing is written before a run is over:
+its weights are saved (atomically) only when the user keeps them, so a run that fails or is
+cancelled leaves no file behind.
 
 Retrained models never overwrite the shipped weights: their ids are generated here
-("lenet5-1405-a1b2"), never taken from a user, and they live in
-registry.retrained_models_dir(), where registry.list_models() finds them.
+("lenet5-1405-a1b2c3"), never taken from a user, and they live in the folder of the
+workspace the run was for (registry.retrained_models_dir), where registry.list_models()
+finds them.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from torch import nn
 from mnist_core.data import MnistData, load_mnist
 from mnist_core.evaluate import accuracy, fit_temperature, predict_logits
 from mnist_core.models import DEFAULT_MODEL, SPECS, Recipe, build_model
-from mnist_core.registry import MODEL_ID_PATTERN, list_models, retrained_models_dir
+from mnist_core.registry import MODEL_ID_PATTERN, list_models, own_models, retrained_models_dir
 from mnist_core.styles import with_styled_digits
 from mnist_core.train import FitResult, Progress, fit, pick_device, weights_metadata
 from mnist_core.user_samples import load_user_samples, split_user_samples
 from mnist_core.weights import load_weights, save_weights, weights_path
+from mnist_core.workspaces import QUOTA, QuotaError, Workspace, local_or, make_room
 
 MAX_EPOCHS = 20
 MAX_BATCH_SIZE = 1024
@@ -263,6 +265,7 @@ class Run:
     out_of_time: bool
     seconds: float  # the whole run: loading, training, evaluating
     per_digit: list[DigitChange] = dataclasses.field(default_factory=list)
+    workspace: Workspace | None = None  # where save_run keeps it (None: the local workspace)
     model_id: str | None = None  # set by save_run
 
     @property
@@ -276,6 +279,7 @@ class Job:
     settings: RetrainSettings
     owner: str
     stop: threading.Event
+    workspace: Workspace | None = None  # whose drawings it learns from, where it is saved (None: the local one)
     progress: Progress | None = None
     abandoned: bool = False  # nobody waits for the result any more
 
@@ -293,10 +297,70 @@ def eta_s(p: Progress, settings: RetrainSettings) -> float:
     return max(0.0, min(left, min(settings.time_budget_s, TIME_CAP_S) - p.elapsed_s))
 
 
-_slot = threading.Lock()  # held by the one training thread
-_state = threading.Lock()  # guards the two below
+# --- One training at a time, and a short, fair line of runs waiting for it -----------------
+# The line is ours, not Gradio's queue: a run waiting there would take one of the places that
+# predictions need. Each owner has at most one run, training or waiting; at most MAX_WAITING
+# wait in all; beyond that a run is refused at once with an estimate of when to try again.
+
+MAX_WAITING = 3
+CLAIM_WITHIN_S = 60.0  # a place taken by expect() but not claimed by retrain() within this is given up
+TYPICAL_RUN_S = 60.0  # how long a waiting run is expected to train, for "try again in about N s"
+
+
+@dataclass
+class Waiting:
+    """A run waiting for the training slot: how many runs are ahead of it (the one training included)."""
+
+    ahead: int
+    running: str | None  # the run training now, described (see Job.describe)
+
+
+@dataclass
+class _Place:
+    owner: str
+    since: float
+    claimed: bool = False  # retrain() was called for it (the run is really waiting)
+    cancelled: bool = False
+
+
+_turns = threading.Condition()  # guards the two below; notified when the slot frees or the line changes
 _current: Job | None = None
-_waiting: dict[str, bool] = {}  # owners who pressed Start and wait in Gradio's queue: cancelled?
+_line: list[_Place] = []
+
+
+def _prune() -> None:
+    """Give up the places that were announced but never claimed (a page that went away)."""
+    now = time.monotonic()
+    _line[:] = [p for p in _line if p.claimed or now - p.since < CLAIM_WITHIN_S]
+
+
+def _waiting() -> list[_Place]:
+    return [p for p in _line if not p.cancelled]
+
+
+def wait_estimate_s() -> float:
+    """About how long until the slot is free for a run that joins the line now."""
+    job = _current
+    now = (eta_s(job.progress, job.settings) if job and job.progress else TYPICAL_RUN_S) if job else 0.0
+    return now + TYPICAL_RUN_S * len(_waiting())
+
+
+def _admit(owner: str) -> _Place:
+    """A place in the line for `owner` (under _turns), or AlreadyYours / Busy."""
+    _prune()
+    if _current is not None and _current.owner == owner and not _current.abandoned:  # abandoned: it is stopping
+        raise AlreadyYours(f"Your training is already running ({_current.describe()}). "
+                           "Cancel it first to start another.")
+    if any(p.owner == owner for p in _waiting()):
+        raise AlreadyYours("Your training is already waiting for its turn. Cancel it first to start another.")
+    if len(_waiting()) >= MAX_WAITING:
+        behind = " behind the one training" if _current is not None else ""
+        raise Busy(f"The server is busy: {len(_waiting())} runs wait for their turn{behind}. "
+                   f"Try again in about {math.ceil(wait_estimate_s() / 10) * 10:.0f} s.")
+    place = _Place(owner, time.monotonic())
+    _line.append(place)
+    _turns.notify_all()
+    return place
 
 
 class AlreadyYours(RetrainError):
@@ -304,18 +368,17 @@ class AlreadyYours(RetrainError):
 
 
 def expect(owner: str) -> str | None:
-    """Note that `owner` pressed Start (its run now waits in Gradio's queue); return what
-    it waits for, e.g. "lenet5, 42% done, about 30 s left", or None. AlreadyYours when the
-    owner's own run is training or waiting: a second one is refused, not queued."""
-    with _state:
+    """Take a place in the line for `owner` (its run follows with retrain()); return what it
+    waits for, e.g. "lenet5, 42% done, about 30 s left", or None. AlreadyYours when the owner's
+    own run is training or waiting, Busy when the line is full: refused, not queued."""
+    with _turns:
+        _admit(owner)
         job = _current
-        if job is not None and job.owner == owner:
-            raise AlreadyYours(f"Your training is already running ({job.describe()}). "
-                               "Cancel it first to start another.")
-        if _waiting.get(owner) is False:
-            raise AlreadyYours("Your training is already waiting for its turn. Cancel it first to start another.")
-        _waiting[owner] = False
-    return job.describe() if job else None
+        ahead = len(_waiting()) - 1
+    parts = [job.describe()] if job else []
+    if ahead:
+        parts.append(f"{ahead} more before yours" if job else f"{ahead} waiting before yours")
+    return "; ".join(parts) or None
 
 
 def stopping(owner: str) -> bool:
@@ -327,43 +390,72 @@ def stopping(owner: str) -> bool:
 def cancel(owner: str) -> str:
     """Stop `owner`'s run: "stopping" if it is training, "unqueued" if it is still waiting,
     "nothing" if it has none. Nobody can stop another owner's run."""
-    with _state:
+    with _turns:
         if _current is not None and _current.owner == owner:
             _current.stop.set()
             return "stopping"
-        if _waiting.get(owner) is False:
-            _waiting[owner] = True
-            return "unqueued"
+        for place in _waiting():
+            if place.owner == owner:
+                place.cancelled = True
+                _turns.notify_all()
+                return "unqueued"
     return "nothing"
 
 
-def count_retrained_models() -> int:
-    return len([m for m in list_models() if m not in SPECS])
+def count_retrained_models(workspace: Workspace | None = None) -> int:
+    return len(own_models(workspace))
 
 
-def retrain(settings: RetrainSettings, owner: str = "", wait_s: float = 60.0,
-            report_every: int | None = None) -> Iterator[Progress | Run]:
-    """Train in a background thread; yield its Progress reports, then the Run.
+def max_models(workspace: Workspace | None = None) -> int:
+    """How many retrained models `workspace` may keep."""
+    return MAX_RETRAINED_MODELS if local_or(workspace).local else QUOTA.models
 
-    Waits up to `wait_s` for the training slot (a run that was just cancelled may take a
-    few seconds to stop), then raises Busy. If the caller stops iterating (a page closed,
-    an API call cancelled), the run stops too.
+
+def _check_room_for_a_model(workspace: Workspace | None) -> None:
+    if count_retrained_models(workspace) >= max_models(workspace):
+        raise RetrainError(f"You already have {max_models(workspace)} retrained models, the most you can keep. "
+                           "Delete one in the Retrain tab first.")
+
+
+def retrain(settings: RetrainSettings, owner: str = "", workspace: Workspace | None = None,
+            report_every: int | None = None) -> Iterator[Waiting | Progress | Run]:
+    """Wait for the training slot (yielding Waiting about once a second), train in a background
+    thread on `workspace`'s drawings (the local workspace's when None), yield its Progress
+    reports, then the Run.
+
+    `owner` is who the run is for (one run each; see expect). If the caller stops iterating
+    (a page closed, an API call cancelled), the run leaves the line or stops training.
     """
     global _current
-    with _state:
-        if _waiting.pop(owner, False):
-            raise Cancelled("Cancelled before it started.")
-    if count_retrained_models() >= MAX_RETRAINED_MODELS:
-        raise RetrainError(f"There are already {MAX_RETRAINED_MODELS} retrained models, the most this server "
-                           "keeps. Delete one in the Retrain tab first.")
-    if not _slot.acquire(timeout=wait_s):
-        job = _current
-        raise Busy(f"Another training is running ({job.describe() if job else 'finishing'}). "
-                   "Only one runs at a time: try again when it ends.")
-    job = Job(settings, owner, threading.Event())
+    with _turns:
+        place = next((p for p in _line if p.owner == owner and not p.claimed), None)
+        if place is not None and place.cancelled:
+            _line.remove(place)
+            raise Cancelled("Cancelled: taken off the queue, it will not start.")
+        if place is None:  # not announced (the API): take a place now, or be refused
+            place = _admit(owner)
+        place.claimed = True
+    job = Job(settings, owner, threading.Event(), workspace=workspace)
+    try:
+        _check_room_for_a_model(workspace)
+        while True:
+            with _turns:
+                if place.cancelled:
+                    raise Cancelled("Cancelled: taken off the queue, it will not start.")
+                if _current is None and _waiting()[0] is place:
+                    _line.remove(place)
+                    _current = job
+                    break
+                ahead = _waiting().index(place) + (_current is not None)
+                running = _current.describe() if _current else None
+                _turns.wait(timeout=1.0)
+            yield Waiting(ahead, running)
+    finally:
+        with _turns:
+            if place in _line:
+                _line.remove(place)
+                _turns.notify_all()
     updates: queue.Queue[Progress | Run | BaseException] = queue.Queue()
-    with _state:
-        _current = job
     try:
         threading.Thread(target=_work, args=(job, updates, report_every), name="retrain", daemon=True).start()
     except BaseException:
@@ -389,10 +481,10 @@ def retrain(settings: RetrainSettings, owner: str = "", wait_s: float = 60.0,
 
 def _release(job: Job) -> None:
     global _current
-    with _state:
+    with _turns:
         if _current is job:
             _current = None
-    _slot.release()
+        _turns.notify_all()
 
 
 def _work(job: Job, updates: queue.Queue, report_every: int | None) -> None:
@@ -443,10 +535,10 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     # The user's drawings: trained on (most), held out (some, once there are enough), and
     # how the shipped network does on them, to compare with.
     if s.use_user_samples:
-        (train_x, train_y), (held_x, held_y) = split_user_samples()
+        (train_x, train_y), (held_x, held_y) = split_user_samples(job.workspace)
     else:
         train_x, train_y = torch.zeros(0, 28, 28, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64)
-        held_x, held_y = load_user_samples()  # none trained on: every one is a fair test
+        held_x, held_y = load_user_samples(job.workspace)  # none trained on: every one is a fair test
     weight = user_sample_weight(len(train_x), len(data.train_images))
     user = UserScores(weight, len(train_x), len(held_x))
     before: list[float | None] = [None] * 10
@@ -494,7 +586,7 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     cancelled = job.stop.is_set()
     return Run(s, model, result, (predicted == labels).float().mean().item(), confusion, mistakes, user, temperature,
                cancelled=cancelled, out_of_time=result.stopped_early and not cancelled,
-               seconds=time.perf_counter() - start, per_digit=per_digit)
+               seconds=time.perf_counter() - start, per_digit=per_digit, workspace=job.workspace)
 
 
 def per_digit_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> list[float]:
@@ -512,11 +604,12 @@ def _per_digit(logits: torch.Tensor, labels: torch.Tensor) -> list[float]:
 _save_lock = threading.Lock()
 
 
-def new_model_id(architecture: str, now: datetime.datetime) -> str:
-    """E.g. "lenet5-1405-a1b2": the network, the time, and 4 random hex digits."""
+def new_model_id(architecture: str, now: datetime.datetime, workspace: Workspace | None = None) -> str:
+    """E.g. "lenet5-1405-a1b2c3": the network, the time, and 6 random hex digits (unique on the server)."""
+    taken = set(list_models(workspace=workspace))
     while True:
-        model_id = f"{architecture}-{now:%H%M}-{secrets.token_hex(2)}"
-        if MODEL_ID_PATTERN.match(model_id) and not weights_path(model_id, retrained_models_dir()).exists():
+        model_id = f"{architecture}-{now:%H%M}-{secrets.token_hex(3)}"
+        if MODEL_ID_PATTERN.match(model_id) and model_id not in taken:
             return model_id
 
 
@@ -524,17 +617,22 @@ def save_run(run: Run) -> str:
     """Save a run's network as a new model and return its id, e.g. "lenet5-1405-a1b2".
 
     Its name is "lenet5 · retrained 14:05" (the app adds the test accuracy) or the name
-    the user gave. Refuses (RetrainError) beyond MAX_RETRAINED_MODELS.
+    the user gave. It goes into the run's workspace. Refuses (RetrainError) beyond the
+    workspace's number of models or bytes, or when the disk cannot take it (nothing is
+    written then).
     """
     if run.model_id:
         return run.model_id
     s = run.settings
     now = datetime.datetime.now()
     with _save_lock:
-        if count_retrained_models() >= MAX_RETRAINED_MODELS:
-            raise RetrainError(f"There are already {MAX_RETRAINED_MODELS} retrained models, the most this server "
-                               "keeps. Delete one first.")
-        model_id = new_model_id(s.architecture, now)
+        _check_room_for_a_model(run.workspace)
+        size = sum(t.numel() * t.element_size() for t in run.model.state_dict().values()) + 64 * 1024
+        try:
+            make_room(local_or(run.workspace), size)
+        except QuotaError as error:
+            raise RetrainError(str(error)) from None
+        model_id = new_model_id(s.architecture, now, run.workspace)
         name = s.name or f"{s.architecture} · retrained {now:%H:%M}"
         metadata = weights_metadata(model_id, s.architecture, run.model, s.recipe(), s.seed, run.fit,
                                     run.test_accuracy, name=name)
@@ -547,17 +645,21 @@ def save_run(run: Run) -> str:
             "user_samples": dataclasses.asdict(run.user),
             "per_digit_validation": [dataclasses.asdict(change) for change in run.per_digit],
         })
-        save_weights(run.model, weights_path(model_id, retrained_models_dir()), metadata)
+        try:
+            save_weights(run.model, weights_path(model_id, retrained_models_dir(run.workspace)), metadata)
+        except OSError as error:  # e.g. the disk is full: save_weights leaves nothing behind
+            raise RetrainError(f"The network could not be saved ({error.strerror or error}); nothing was "
+                               "changed. Try again later.") from None
     run.model_id = model_id
     return model_id
 
 
-def delete_retrained_model(model_id: str) -> None:
-    """Delete a retrained model's file. The shipped models cannot be deleted."""
+def delete_retrained_model(model_id: str, workspace: Workspace | None = None) -> None:
+    """Delete one of `workspace`'s retrained models. The shipped models, and everyone else's,
+    cannot be deleted: to another workspace a model id is simply unknown."""
     if model_id in SPECS:
         raise RetrainError(f"{model_id} is a shipped model: it cannot be deleted.")
-    path = weights_path(model_id, retrained_models_dir()) if isinstance(model_id, str) and MODEL_ID_PATTERN.match(model_id) else None
-    if path is None or not path.exists():
-        raise RetrainError(f"There is no retrained model {str(model_id)[:70]!r}.")
-    path.unlink()
+    if not isinstance(model_id, str) or model_id not in own_models(workspace):
+        raise RetrainError(f"There is no retrained model {str(model_id)[:70]!r} of yours.")
+    weights_path(model_id, retrained_models_dir(workspace)).unlink(missing_ok=True)
 

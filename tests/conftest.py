@@ -37,37 +37,47 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def serve_app(data_dir: Path, log_dir: Path) -> Iterator[str]:
-    """`python app.py` on 127.0.0.1 and a free port, as a Space runs it, with its user data
-    (retrained models, samples) in `data_dir`; yields its URL and stops it afterwards."""
-    port = free_port()
+def start_app(data_dir: Path, log_dir: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """`python app.py` on 127.0.0.1 (a free port unless told), as a Space runs it, with its user
+    data (retrained models, samples) in `data_dir`, once it answers; returns (process, URL)."""
+    port = port or free_port()
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
            "GRADIO_ANALYTICS_ENABLED": "False", "SKETCHLAB_DATA_DIR": str(data_dir)}
     log_path = log_dir / "app.log"
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"app.py exited with code {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return process, url
+        except OSError:
+            if time.monotonic() > deadline:
+                stop_app(process)
+                pytest.fail(f"app.py did not answer within {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+
+
+def stop_app(process: subprocess.Popen) -> None:
+    process.terminate()
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"app.py exited with code {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"app.py did not answer within {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.5)
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def serve_app(data_dir: Path, log_dir: Path) -> Iterator[str]:
+    """start_app(), stopped afterwards; yields its URL."""
+    process, url = start_app(data_dir, log_dir)
+    try:
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_app(process)
 
 
 @pytest.fixture(scope="session")
@@ -79,12 +89,16 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def open_page(browser, url: str, **context_options):
-    """A new browser context and page at `url` (1280x1000 unless told), with the timeouts above,
-    once the Draw tab's canvas is on screen and its script is running (the canvas shows before
-    its script runs: a stroke drawn then would be lost)."""
+    """A page at `url` with the timeouts above, once the Draw tab's canvas is on screen and its
+    script is running (the canvas shows before its script runs: a stroke drawn then would be lost).
+    `browser` is a Playwright Browser (a new context, that is a new visitor, 1280x1000 unless
+    told) or a BrowserContext (another tab of the same visitor)."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(**{"viewport": {"width": 1280, "height": 1000}, **context_options})
+    if hasattr(browser, "new_context"):
+        context = browser.new_context(**{"viewport": {"width": 1280, "height": 1000}, **context_options})
+    else:
+        context = browser
     context.set_default_timeout(BROWSER_TIMEOUT_MS)
     context.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
     page = context.new_page()

@@ -6,12 +6,14 @@ message never hides a control. Real Chromium, and a server of its own with two r
 from __future__ import annotations
 
 import re
+import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from conftest import open_page, serve_app
 from mnist_core import retrain as rt
@@ -19,21 +21,46 @@ from test_browser import ONE, ZERO, answer, canvas_is_blank, draw
 from test_retrain import TINY, run_to_end
 
 NAME = "twin"  # both retrained models get this name: their labels would be the same
+MINE = "mine"  # the same for the two a visitor owns
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
-    """The app, its user data holding two retrained models made alike (same network, name, seed)."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str], Path, Path]]:
+    """The app, its user data holding two retrained models made alike (same network, name, seed),
+    everyone's (saved by the server's operator); two more such, not on the server yet, for a
+    visitor to own (see give_to_visitor); yields (URL, the twins' ids, user data, staged models)."""
     folder = tmp_path_factory.mktemp("agrees") / "user_data"
+    staged = tmp_path_factory.mktemp("staged")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SKETCHLAB_DATA_DIR", str(folder))
         twins = [rt.save_run(run_to_end(rt.make_settings(**TINY, name=NAME))) for _ in range(2)]
+        patch.setenv("SKETCHLAB_DATA_DIR", str(staged))
+        for _ in range(2):
+            rt.save_run(run_to_end(rt.make_settings(**TINY, name=MINE)))
     with serve_app(folder, tmp_path_factory.mktemp("app")) as url:
-        yield url, twins
+        yield url, twins, folder, staged / "models"
+
+
+def give_to_visitor(context: BrowserContext, url: str, folder: Path, staged: Path) -> list[str]:
+    """Load a first page in `context` (a visitor: its browser's id makes it a workspace, see
+    visitors.py), and put the staged models into that workspace, as if it had retrained them."""
+    before = set((folder / "workspaces").glob("*")) if (folder / "workspaces").exists() else set()
+    page = context.new_page()
+    page.goto(url)
+    deadline = time.monotonic() + 120
+    while not (new := set((folder / "workspaces").glob("*")) - before if (folder / "workspaces").exists() else set()):
+        assert time.monotonic() < deadline, "the page's workspace was never made"
+        time.sleep(0.1)
+    (workspace,) = new
+    (workspace / "models").mkdir(exist_ok=True)
+    for path in sorted(staged.glob("*.safetensors"), key=lambda p: p.stat().st_mtime):
+        shutil.copy2(path, workspace / "models" / path.name)
+    page.close()
+    return [path.stem for path in sorted(staged.glob("*.safetensors"), key=lambda p: p.stat().st_mtime)]
 
 
 @pytest.fixture
-def page(browser: Browser, server: tuple[str, list[str]]) -> Iterator[Page]:
+def page(browser: Browser, server: tuple[str, list[str], Path, Path]) -> Iterator[Page]:
     page = open_page(browser, server[0])
     yield page
     page.context.close()
@@ -157,12 +184,15 @@ def test_labels_are_unique(page: Page) -> None:
 
 
 def test_a_model_deleted_on_another_page_falls_back_to_the_default(
-        browser: Browser, server: tuple[str, list[str]], tmp_path: Path) -> None:
-    """Page a reads with a retrained model; page b deletes it. Page a's next drawing (and, on a
-    second round with the other model, its next photo) is read by the default network, said once."""
-    url, twins = server
+        browser: Browser, server: tuple[str, list[str], Path, Path], tmp_path: Path) -> None:
+    """One visitor, two pages: page a reads with the visitor's retrained model; page b deletes it.
+    Page a's next drawing (and, on a second round with the other model, its next photo) is read by
+    the default network, said once."""
+    url, _, folder, staged = server
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    twins = give_to_visitor(context, url, folder, staged)
     deleted = twins[0]
-    a, b = open_page(browser, url), open_page(browser, url)
+    a, b = open_page(context, url), open_page(context, url)  # the same visitor (browser), two tabs
     try:
         default = a.locator("#model input").input_value()
         a.locator("#model input").click()
@@ -173,7 +203,7 @@ def test_a_model_deleted_on_another_page_falls_back_to_the_default(
         draw(b, ONE)
         expect(b.locator("#compare")).to_contain_text(deleted)
         b.get_by_role("tab", name="Retrain").click()
-        b.get_by_text("Retrained models").click()
+        b.get_by_role("button", name=re.compile("^Retrained models")).click()
         b.locator("#model-to-delete input").click()
         b.get_by_role("option", name=deleted, exact=True).click()
         b.get_by_role("button", name="Delete this model").click()
@@ -191,8 +221,8 @@ def test_a_model_deleted_on_another_page_falls_back_to_the_default(
 
         other = twins[1]  # the same with an upload
         a.locator("#model input").click()
-        a.get_by_role("option", name=re.compile(re.escape(NAME))).click()
-        expect(a.locator("#model input")).to_have_value(re.compile(NAME))
+        a.get_by_role("option", name=re.compile(re.escape(MINE))).click()
+        expect(a.locator("#model input")).to_have_value(re.compile(MINE))
         b.locator("#model-to-delete input").click()
         b.get_by_role("option", name=other, exact=True).click()
         b.get_by_role("button", name="Delete this model").click()
@@ -204,8 +234,7 @@ def test_a_model_deleted_on_another_page_falls_back_to_the_default(
         shows_everywhere(a, "0", photo=True)
         no_error_badge(a)
     finally:
-        a.context.close()
-        b.context.close()
+        context.close()
 
 
 def test_the_drawing_counts_follow_every_keep_and_delete(page: Page) -> None:
@@ -257,7 +286,7 @@ def epochs_trained(page: Page) -> float:
     return float(re.search(r"after ([\d.]+) epoch", summary).group(1))
 
 
-def test_start_twice_cancel_at_once_and_a_queued_run(browser: Browser, server: tuple[str, list[str]]) -> None:
+def test_start_twice_cancel_at_once_and_a_queued_run(browser: Browser, server: tuple[str, list[str], Path, Path]) -> None:
     url = server[0]
     a, b = open_page(browser, url), open_page(browser, url)
     status_a, status_b = a.locator("#retrain-status"), b.locator("#retrain-status")

@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import struct
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +16,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from mnist_core import InvalidImage, to_mnist, to_pil
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Digits as pen strokes in a unit box: (x, y), y downwards.
 FOUR = [[(0.72, 1.0), (0.72, 0.0), (0.0, 0.68), (0.95, 0.68)]]
@@ -421,3 +426,29 @@ def test_a_bold_tight_crop_reads_as_the_same_digit_drawn_with_a_margin(strokes, 
     margin = Image.new("L", (size[0] * 2, size[1] * 2), 30 if inverted else 225)  # the paper
     margin.paste(scan, (size[0] // 2, size[1] // 2))
     assert correlation(mnist(scan), mnist(margin)) > 0.9
+
+
+BIG_SCAN = """
+import resource, sys
+import numpy as np
+from PIL import Image, ImageDraw
+sketch = Image.new("L", (600, 600), 255)
+ImageDraw.Draw(sketch).line([(150, 120), (450, 120), (260, 500)], fill=0, width=40)
+scan = (np.asarray(sketch.resize((6000, 6000)), dtype=np.uint16) * 257)  # white paper, 16 bits
+Image.fromarray(scan).save(sys.argv[1])
+del scan, sketch
+from mnist_core import to_mnist
+start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+x = to_mnist(sys.argv[1])
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start) / 1024, x is not None)
+"""
+
+
+def test_a_huge_16_bit_scan_is_reduced_before_it_is_converted(tmp_path: Path) -> None:
+    """A 6000x6000 16-bit TIFF (72 MB decoded) took 585 MiB of memory when converted at full
+    size; reduced first, it takes about the decoded image twice. Measured in a process of its own."""
+    out = subprocess.run([sys.executable, "-c", BIG_SCAN, str(tmp_path / "scan.tif")], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout.split()
+    peak_mib, found = float(out[0]), out[1] == "True"
+    assert found, "the 7 on the scan should be found"
+    assert peak_mib < 300, f"reading the scan took {peak_mib:.0f} MiB more memory"

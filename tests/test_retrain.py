@@ -157,7 +157,7 @@ def test_the_user_dataset_has_a_size_cap(data_dir: Path, tmp_path: Path, monkeyp
     image = Image.open(digit_png(tmp_path / "1.png"))
     us.save_user_sample(image, 1)
     us.save_user_sample(image, 1)
-    with pytest.raises(us.UserSampleError, match=r"The collection of drawings is full \(2\)"):
+    with pytest.raises(us.UserSampleError, match=r"Your collection of drawings is full \(2\)"):
         us.save_user_sample(image, 1)
     assert us.count_user_samples() == 2
 
@@ -227,7 +227,7 @@ def test_a_failed_run_leaves_no_files(data_dir: Path, monkeypatch: pytest.Monkey
 
     with monkeypatch.context() as patch:
         patch.setattr("mnist_core.weights.save_file", half_written)
-        with pytest.raises(OSError, match="No space left"):
+        with pytest.raises(rt.RetrainError, match=r"could not be saved \(No space left on device\); nothing was changed"):
             rt.save_run(run)
     assert files_under(data_dir / "models") == []
     assert mnist_core.list_models() == [m for m in mnist_core.SPECS if m in mnist_core.list_models()]
@@ -251,7 +251,7 @@ def test_retrained_model_ids_are_made_here_never_from_names(data_dir: Path) -> N
 def test_the_number_of_retrained_models_is_capped(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rt, "MAX_RETRAINED_MODELS", 1)
     rt.save_run(run_to_end(rt.make_settings(**TINY)))
-    with pytest.raises(rt.RetrainError, match="There are already 1 retrained models"):
+    with pytest.raises(rt.RetrainError, match="You already have 1 retrained models"):
         run_to_end(rt.make_settings(**TINY))
 
 
@@ -312,6 +312,12 @@ def client(server: str) -> Client:
     return Client(server, verbose=False)  # a new session for each test
 
 
+def client_models(folder: Path, client: Client) -> Path:
+    """Where the server keeps the retrained models of an API client: its session's workspace."""
+    name = hashlib.sha256(f"session:{client.session_hash}".encode()).hexdigest()[:32]
+    return folder / "workspaces" / name / "models"
+
+
 def wait_for(condition, what: str) -> None:
     deadline = time.monotonic() + WAIT_S
     while not condition():
@@ -354,8 +360,9 @@ def test_retrain_streams_progress_and_predict_accepts_the_new_model(server: str,
     assert done["kept"] and 0.9 < done["test_accuracy"] <= 1
     assert [change["digit"] for change in done["per_digit"]] == list(range(10))  # before and after, each digit
     assert done["name"].startswith("lenet5 · retrained ")
-    assert (folder / "models" / f"{model_id}.safetensors").exists()
-    assert read_metadata(folder / "models" / f"{model_id}.safetensors")["temperature"] > 0  # calibrated
+    saved = client_models(folder, client) / f"{model_id}.safetensors"  # in the client's own workspace
+    assert saved.exists() and not (folder / "models" / saved.name).exists()
+    assert read_metadata(saved)["temperature"] > 0  # calibrated
     result = client.predict(handle_file(digit_png(tmp_path / "0.png", "0")), model_id, api_name="/predict")
     assert result["label"] == "0"
     assert shipped_hashes() == before
@@ -363,15 +370,15 @@ def test_retrain_streams_progress_and_predict_accepts_the_new_model(server: str,
 
 def test_retrain_keeps_nothing_that_reads_a_digit_worse_unless_told(client: Client,
                                                                      server_data: tuple[Path, str, str]) -> None:
-    models = server_data[0] / "models"
-    saved_before = files_under(models)
+    models = server_data[0]
+    saved_before = [p for p in files_under(models) if p.suffix == ".safetensors"]
     # A learning rate of 1 for Adam wrecks the network: every digit is read worse.
     done = client.predict(architecture="lenet5", epochs=1, train_size=400, lr=1.0, api_name="/retrain")
 
     assert done["status"] == "done" and done["kept"] is False and done["model_id"] is None
     assert done["worse_digits"] and all(
         change["after"] < change["before"] - 0.01 for change in done["per_digit"] if change["digit"] in done["worse_digits"])
-    assert files_under(models) == saved_before
+    assert [p for p in files_under(models) if p.suffix == ".safetensors"] == saved_before
 
 
 def test_retrain_refuses_bad_parameters_with_clear_messages(client: Client) -> None:
@@ -390,18 +397,28 @@ def test_predict_refuses_an_unknown_retrained_model(client: Client, tmp_path: Pa
         client.predict(handle_file(digit_png(tmp_path / "1.png")), "lenet5-0000-beef", api_name="/predict")
 
 
-def test_one_training_at_a_time_a_second_is_queued_and_cancel_saves_nothing(
-        server: str, client: Client, server_data: tuple[Path, str, str]) -> None:
-    models = server_data[0] / "models"
-    before = files_under(models)
-    long_run = dict(architecture="lenet5", epochs=1, train_size=55_000, time_budget_s=120.0)
-    first = client.submit(**long_run, api_name="/retrain")
-    second = Client(server, verbose=False).submit(**long_run, api_name="/retrain")
+def statuses(job) -> list[str]:
+    return [update["status"] for update in job.outputs()]
 
-    wait_for(lambda: first.status().code == Status.ITERATING or first.done(), "the first run to report progress")
-    wait_for(lambda: second.status().code == Status.IN_QUEUE, "the second run to wait in the queue")
+
+def test_one_training_at_a_time_a_second_waits_in_line_and_cancel_saves_nothing(
+        server: str, client: Client, server_data: tuple[Path, str, str]) -> None:
+    folder = server_data[0]
+    before = [p for p in files_under(folder) if p.suffix == ".safetensors"]
+    long_run = dict(architecture="lenet5", epochs=20, train_size=55_000, time_budget_s=600.0)  # minutes: cancelled
+    first = client.submit(**long_run, api_name="/retrain")
+    wait_for(lambda: "training" in statuses(first) or first.done(), "the first run to report progress")
+    other = Client(server, verbose=False)
+    second = other.submit(**long_run, api_name="/retrain")
+    wait_for(lambda: "waiting" in statuses(second) or second.done(), "the second run to wait for its turn")
     assert not first.done()
-    assert second.status().rank == 0  # next in line
+    waiting = next(u for u in second.outputs() if u["status"] == "waiting")
+    assert waiting["runs_ahead"] == 1 and waiting["running"].startswith("lenet5")
+    # The same client again: refused at once (one run each), never queued.
+    with pytest.raises(Exception, match="Your training is already waiting for its turn"):
+        other.predict(**long_run, api_name="/retrain")
+    # Waiting runs are not in Gradio's queue, where they would take places from predictions.
+    assert json.load(urllib.request.urlopen(server + "gradio_api/queue/status", timeout=30))["queue_size"] == 0
 
     second.cancel()
     first.cancel()
@@ -410,7 +427,8 @@ def test_one_training_at_a_time_a_second_is_queued_and_cancel_saves_nothing(
     # The slot is free again: a new run starts and finishes, and only its model is saved.
     done = client.predict(**TINY, keep_if_worse=True, api_name="/retrain")  # a tiny run may cost a digit a point
     assert done["status"] == "done"
-    assert files_under(models) == sorted(before + [models / f"{done['model_id']}.safetensors"])
+    after = [p for p in files_under(folder) if p.suffix == ".safetensors"]
+    assert after == sorted(before + [client_models(folder, client) / f"{done['model_id']}.safetensors"])
 
 
 @pytest.fixture
@@ -421,7 +439,8 @@ def page(browser, server: str):
 
 
 def samples_of(folder: Path, digit: int) -> int:
-    return len(list((folder / "samples" / "mnist28" / str(digit)).glob("*.png")))
+    """Drawings kept as `digit` by any visitor (each in a workspace of its own)."""
+    return len(list(folder.glob(f"workspaces/*/samples/mnist28/{digit}/*.png")))
 
 
 def test_the_draw_tab_keeps_a_corrected_drawing(page, server_data: tuple[Path, str, str]) -> None:
@@ -440,14 +459,18 @@ def test_the_draw_tab_keeps_a_corrected_drawing(page, server_data: tuple[Path, s
 
     expect(page.locator("#correction-note")).to_contain_text("Kept as a 4")
     assert samples_of(folder, 4) == before + 1
-    drawn = max((folder / "samples" / "drawn" / "4").glob("*.png"), key=lambda p: p.stat().st_mtime)
+    drawn = max(folder.glob("workspaces/*/samples/drawn/4/*.png"), key=lambda p: p.stat().st_mtime)
     assert Image.open(drawn).size[0] > 28  # the drawing as drawn, beside its 28x28
 
 
-def test_a_model_retrained_since_the_server_started_is_in_the_draw_tab(client: Client, browser, server: str) -> None:
+def test_a_model_saved_on_the_server_since_it_started_is_in_every_draw_tab(
+        browser, server: str, server_data: tuple[Path, str, str]) -> None:
+    """A model its operator saved (the command line, into the user data folder itself): everyone's."""
     from playwright.sync_api import expect
 
-    client.predict(**TINY, name="made for the browser test", keep_if_worse=True, api_name="/retrain")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKETCHLAB_DATA_DIR", str(server_data[0]))
+        rt.save_run(run_to_end(rt.make_settings(**TINY, name="made for the browser test")))
     page = open_page(browser, server)
     try:
         page.locator("#model input").click()
