@@ -86,8 +86,9 @@ def goodbye(request: gr.Request) -> None:
 
 
 def sign_in_offered() -> bool:
-    """Sign-in is offered where the Space enables it (hf_oauth: true sets OAUTH_CLIENT_ID)."""
-    return bool(os.environ.get("OAUTH_CLIENT_ID"))
+    """Sign-in is offered on a Hugging Face Space that enables it (hf_oauth: true sets OAUTH_CLIENT_ID).
+    Elsewhere Gradio's stand-in sign-in would need this machine's own Hugging Face token."""
+    return bool(os.environ.get("OAUTH_CLIENT_ID") and os.environ.get("SPACE_ID"))
 
 
 def visitor_state() -> gr.BrowserState:

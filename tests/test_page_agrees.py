@@ -52,6 +52,7 @@ def give_to_visitor(context: BrowserContext, url: str, folder: Path, staged: Pat
         assert time.monotonic() < deadline, "the page's workspace was never made"
         time.sleep(0.1)
     (workspace,) = new
+    page.wait_for_function("() => localStorage.getItem('sketchlab-visitor')")  # the browser keeps its id
     (workspace / "models").mkdir(exist_ok=True)
     for path in sorted(staged.glob("*.safetensors"), key=lambda p: p.stat().st_mtime):
         shutil.copy2(path, workspace / "models" / path.name)
