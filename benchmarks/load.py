@@ -1,6 +1,6 @@
 """Load: concurrent gradio_client users calling /predict while a retrain runs through /retrain.
 
-    python benchmarks/load.py [--users 20] [--calls 50] [--retrain-epochs 3] [--no-baseline]
+    python benchmarks/load.py [--users 20] [--calls 50] [--retrain-epochs 10] [--no-baseline] [--no-drawers]
 
 Starts its own server (`python app.py` on a free port, SKETCHLAB_DATA_DIR in a fresh temporary
 folder, so nothing is saved where the app keeps its data). Then, unless --no-baseline, a first
@@ -12,12 +12,19 @@ is timed from the client (upload, queue, answer). Prints, per round, the errors 
 latency p50/p90/p99/max, throughput, whether the retrain was still training when the round
 ended, and the server's resident and peak memory. The retrain is then cancelled.
 
+Then the live path (unless --no-drawers): how many people can draw at once, each sending the
+canvas's drawing to its server function (read_drawing, as static/sketchpad.js does) 10 times a
+second for DRAW_S seconds, with the answer's p95 within 50 ms: 1, 2, 4, 6, ... people until it
+is not, each timed from a client of its own (plain HTTP, as the page's fetch).
+
 tests/test_load.py runs the same round with real clients and asserts 0 errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import io
 import os
 import random
 import statistics
@@ -181,12 +188,59 @@ def training(job: Any) -> dict | None:
     return reports[-1] if reports else None
 
 
+DRAWERS = [1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 40]
+DRAW_S = 5.0
+LIVE_P95_MS = 50
+
+
+def canvas_pngs(path: Path, count: int = 500) -> list[str]:
+    """Drawings as the canvas sends them: 168x112 PNG data URLs of the digit, each at another
+    place (the server keeps its latest readings: the same drawing twice would time a cache hit)."""
+    digit = Image.eval(Image.open(path).convert("L").resize((96, 96)), lambda v: 255 - v)
+    drawings = []
+    for i in range(count):
+        canvas = Image.new("RGBA", (168, 112), (0, 0, 0, 0))
+        canvas.paste((0, 0, 0, 255), (8 + i % 64, 2 + (i // 64) % 14), digit)
+        buffer = io.BytesIO()
+        canvas.save(buffer, format="PNG")
+        drawings.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
+    return drawings
+
+
+def draw_at_once(url: str, drawings: list[str], people: int) -> list[float]:
+    """Seconds per answer of read_drawing for `people` each asking 10 times a second for DRAW_S,
+    each time with a drawing not sent before."""
+    config = httpx.get(url + "config", timeout=30).json()
+    canvas = next(c["id"] for c in config["components"] if "read_drawing" in (c["props"].get("server_fns") or []))
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    asks = int(DRAW_S * 10)
+
+    def person(i: int) -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            start = time.perf_counter() + random.random() * 0.1  # people do not draw in step
+            for k in range(asks):
+                body = {"data": {"image": drawings[(i * asks + k) % len(drawings)], "model": "convnet-bn"},
+                        "component_id": canvas, "fn_name": "read_drawing", "session_hash": f"drawer-{i}"}
+                time.sleep(max(0.0, start + k * 0.1 - time.perf_counter()))
+                began = time.perf_counter()
+                http.post("gradio_api/component_server/", json=body).raise_for_status()
+                with lock:
+                    latencies.append(time.perf_counter() - began)
+
+    with ThreadPoolExecutor(people) as pool:
+        list(pool.map(person, range(people)))
+    return latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--calls", type=int, default=50)
-    parser.add_argument("--retrain-epochs", type=int, default=3)
+    parser.add_argument("--retrain-epochs", type=int, default=10, help="enough to outlast the round")
     parser.add_argument("--no-baseline", action="store_true", help="skip the round without a retrain")
+    parser.add_argument("--no-drawers", action="store_true", help="skip the live path's measurement")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="sketchlab-load-") as folder:
@@ -211,6 +265,20 @@ def main() -> None:
             rss, peak = memory_mib(app.process.pid)
             print(f"server memory: {rss:.0f} MiB resident, {peak:.0f} MiB peak")
             stop_retrain(trainer, job)
+            if not args.no_drawers:
+                time.sleep(3)  # the cancelled retrain stops after its step: measure the live path alone
+                print("people drawing at once (10 answers/s each), idle server:", flush=True)
+                most = 0
+                drawn = canvas_pngs(files["7"], count=max(DRAWERS) * int(DRAW_S * 10))
+                for people in DRAWERS:
+                    latencies = draw_at_once(app.url, drawn, people)
+                    p95 = statistics.quantiles(latencies, n=100, method="inclusive")[94] * 1000
+                    print(f"  {people:3d} people: {len(latencies)} answers, p50 "
+                          f"{statistics.median(latencies) * 1000:.1f} ms, p95 {p95:.1f} ms", flush=True)
+                    if p95 > LIVE_P95_MS:
+                        break
+                    most = people
+                print(f"at most {most} people drawing at once with p95 <= {LIVE_P95_MS} ms")
         finally:
             app.stop()
 
