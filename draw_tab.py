@@ -34,6 +34,7 @@ from mnist_core.number import NumberReading, read_number
 from mnist_core.reading import NOT_A_DIGIT, Reading, is_a_digit, read
 from mnist_core.weights import WEIGHTS_DIR
 from mnist_core.workspaces import Workspace
+from inside_view import inside_view, show_filters, show_inside
 from retrain_tab import correction_control
 from visitors import workspace_of
 
@@ -465,6 +466,28 @@ def show_digit(image: str | None, model_id: str, index: int | None, request: gr.
     return label_value(digit.reading), seen_html(digit.x)
 
 
+def inside_of(opened: bool, image: str | None, model_id: str, conv_index: Any, request: gr.Request) -> tuple[Any, ...]:
+    """The "Inside the network" view for the current image (its least certain digit, for a number)
+    and the page's network (or the default one if it was deleted); nothing while the view is closed."""
+    if not opened:
+        return (gr.skip(),) * 6
+    ws = workspace_of(request)
+    model_id = reading_network(model_id, ws)
+    try:
+        number = number_in(image, model_id, ws)
+    except gr.Error:  # the image's own message is on show already
+        number = NumberReading([])
+    x = number.digits[least_certain(number)].x if number.digits else None
+    info = mnist_core.weights.read_metadata(model_file(model_id, ws))
+    return show_inside(get_model(model_id, ws), model_id, info, x, conv_index)
+
+
+def filters_of(model_id: str, conv_index: Any, channel: Any, request: gr.Request) -> tuple[Any, str]:
+    """The chosen convolution's feature map's filter weights, for the page's network."""
+    ws = workspace_of(request)
+    return show_filters(get_model(reading_network(model_id, ws), ws), conv_index, channel)
+
+
 SKETCHPAD_HTML = """
 <div class="sketch-row">
   <div class="sketch-wrap">
@@ -531,6 +554,8 @@ def draw_tab() -> DrawTab:
             drawing_kept = correction_control(current)  # "that's wrong, it was a ___": kept for retraining
     with gr.Accordion("Compare all models", open=True):
         comparison = gr.Markdown(compare_all(None), elem_id="compare")
+    view = inside_view()
+    view_outputs = [view.layers, view.why, view.card, view.conv, view.channel, view.filters]
 
     quiet = dict(show_progress="hidden", api_visibility="private")
     # While the user draws (up to 10 times a second) and when a stroke ends, the canvas's script
@@ -538,9 +563,12 @@ def draw_tab() -> DrawTab:
     # drawing (a PNG data URL) and fires stroke_end: the rest of the tab follows, off the queue.
     # "always_last" keeps one request in flight.
     # After each of them, the comparison and the digit selector (for a number) follow.
+    # Last, the view inside the network (its pictures and attributions take longest).
     def follow(event: Any, **options: Any) -> None:
         event.then(compare_all, current, comparison, **options, **quiet)
         event.then(digit_choices, [current, model], digit, **options, **quiet)
+        event.then(inside_of, [view.opened, current, model, view.conv], view_outputs, **options, **quiet).then(
+            filters_of, [model, view.conv, view.channel], [view.channel, view.filters], **options, **quiet)
 
     follow(sketch.stroke_end(read_canvas, [sketch, model, current], [label, seen, current, sketch, upload, model, gone],
                              queue=False, trigger_mode="always_last", **quiet),
@@ -549,6 +577,11 @@ def draw_tab() -> DrawTab:
     follow(model.change(show_model, [current, model, gone], [*shown, gone], **quiet))
     follow(upload.upload(show_photo, [upload, model], [*shown, upload], preprocess=False, **quiet))
     digit.input(show_digit, [current, model, digit], [label, seen], queue=False, **quiet)
+    view.box.expand(lambda: True, None, view.opened, queue=False, **quiet).then(
+        inside_of, [view.opened, current, model, view.conv], view_outputs, queue=False, **quiet).then(
+        filters_of, [model, view.conv, view.channel], [view.channel, view.filters], queue=False, **quiet)
+    gr.on([view.conv.input, view.channel.release], filters_of, [model, view.conv, view.channel],
+          [view.channel, view.filters], queue=False, **quiet)
     # The public API ("Use via API"), on hidden components: /predict reads an image as one digit,
     # /read_number reads every digit in it. An unknown model id is refused there, never replaced.
     api_image = gr.Image(type="filepath", visible=False, label="Photo or scan")

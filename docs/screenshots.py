@@ -3,13 +3,15 @@
     python docs/screenshots.py   # writes docs/*.png
 
 Starts `python app.py` on a free port with its user data in a temporary folder, opens it in
-headless Chromium (Debian's /usr/bin/chromium), draws a 7 in the Draw tab, asks to keep it
+headless Chromium (Debian's /usr/bin/chromium), draws a 7 in the Draw tab, looks inside the
+network, asks to keep it
 without a digit (a warning), uploads a photo of a 3, draws an A, writes 127, then runs the short retrain of
 LeNet-5 from the Retrain tab; a second page deletes the new model, and the first page draws again.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -59,13 +61,21 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         wait = dict(timeout=120_000)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            context = browser.new_context(viewport={"width": 1280, "height": 1000})  # one visitor, two tabs below
+            page = context.new_page()
             page.goto(app.url)
             expect(page.locator("#sketchpad[data-ready]")).to_be_visible(**wait)
             draw(page, [SEVEN])
             expect(page.locator("#prediction .digit")).to_have_text("7", **wait)
             expect(page.locator("#compare tbody tr").first).to_contain_text("7", **wait)
             page.screenshot(path=OUT / "draw-tab.png", full_page=True)
+
+            # Inside the network: every layer's output for the 7, why it answered, its card.
+            page.get_by_role("button", name=re.compile("^Inside the network")).click()
+            expect(page.locator("#why img")).to_have_count(2, **wait)
+            expect(page.locator("#filters img")).to_be_visible(**wait)
+            page.locator("#inside-box").screenshot(path=OUT / "draw-inside.png")
+            page.get_by_role("button", name=re.compile("^Inside the network")).click()  # closed again
 
             # A message never hides a control: "keep" without a digit is a warning; the digits stay usable.
             page.locator("#keep-drawing").click()
@@ -102,12 +112,12 @@ def main() -> None:
             expect(page.locator("#retrain-status")).to_contain_text("Done", timeout=600_000)
             page.screenshot(path=OUT / "retrain-tab.png", full_page=True)
 
-            # The new model is selected in the Draw tab; another page deletes it (asked to confirm).
-            other = browser.new_page(viewport={"width": 1280, "height": 1000})
+            # The new model is selected in the Draw tab; the same visitor's other tab deletes it (asked to confirm).
+            other = context.new_page()
             other.goto(app.url)
             expect(other.locator("#sketchpad[data-ready]")).to_be_visible(**wait)
             other.get_by_role("tab", name="Retrain").click()
-            other.get_by_text("Retrained models").click()
+            other.get_by_role("button", name=re.compile("^Retrained models")).click()
             other.locator("#model-to-delete input").click()
             other.get_by_role("option").first.click()
             other.get_by_role("button", name="Delete this model").click()
@@ -122,8 +132,8 @@ def main() -> None:
             expect(page.get_by_text("is no longer on this server")).to_be_visible(**wait)
             expect(page.locator("#compare tbody tr").first).to_contain_text("7", **wait)
             page.screenshot(path=OUT / "draw-deleted-model.png", full_page=True)
-            print(f"wrote draw-tab, draw-warning, draw-photo, draw-not-a-digit, retrain-tab, retrain-delete and "
-                  f"draw-deleted-model (.png) in {OUT}")
+            print(f"wrote draw-tab, draw-inside, draw-warning, draw-photo, draw-not-a-digit, draw-number, retrain-tab, "
+                  f"retrain-delete and draw-deleted-model (.png) in {OUT}")
         finally:
             browser.close()
             app.stop()

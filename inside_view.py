@@ -1,0 +1,212 @@
+"""The "Inside the network" view of the Draw tab: every layer's output for the current drawing,
+why the network answered as it did, the network's card, and a convolution's filters.
+
+The work is mnist_core.inside's (hooks and Captum); this file turns tensors into pictures
+(inline PNGs, one per layer) and declares the components. It follows the Draw tab's current
+image and network after its panels (see draw_tab.follow), so the answer never waits for it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import io
+import math
+from typing import Any, NamedTuple
+
+import gradio as gr
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from mnist_core import inside
+from mnist_core.models import SPECS, count_parameters
+from mnist_core.weights import WEIGHTS_DIR
+
+# Each shipped network's accuracy on handwriting that is not MNIST's, as benchmarks/real_style.py
+# measured it (--json weights/real_style.json): {set: {model id: accuracy}}.
+REAL_STYLE: dict[str, dict[str, float]] = json.loads((WEIGHTS_DIR / "real_style.json").read_text())["results"]
+MAPS_SHOWN = 64  # feature maps drawn per layer (our own network has up to 192)
+TILE_PX = 42  # a feature map's side on screen
+STRIP_PER_ROW = 100  # a dense layer's units per row of its strip
+EMPTY = '<div class="inside-empty">Draw a digit: every layer of the network appears here.</div>'
+
+
+def _png(pixels: torch.Tensor) -> str:
+    """An inline PNG of uint8 pixels [H, W] or [H, W, 3]."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.contiguous().numpy()).save(buffer, format="PNG", optimize=False, compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _grey(values: torch.Tensor) -> torch.Tensor:
+    """Values scaled to 0..255 over their own range (white: the strongest), uint8."""
+    lo, hi = values.min(), values.max()
+    return ((values - lo) / (hi - lo) * 255 if hi > lo else torch.zeros_like(values)).round().to(torch.uint8)
+
+
+def maps_picture(maps: torch.Tensor) -> str:
+    """Feature maps [C, H, W] as one grid image, each map TILE_PX wide, 1 px apart."""
+    maps = maps[:MAPS_SHOWN]
+    c, h, w = maps.shape
+    scale = max(1, (TILE_PX if c > 1 else 4 * TILE_PX) // max(h, w))  # one map alone (the input): larger
+    tiles = F.interpolate(_grey(maps).float()[:, None], scale_factor=scale, mode="nearest")[:, 0].to(torch.uint8)
+    columns = min(c, 16)
+    rows = math.ceil(c / columns)
+    side_h, side_w = h * scale + 1, w * scale + 1
+    grid = torch.full((rows * side_h, columns * side_w), 128, dtype=torch.uint8)
+    for i in range(c):
+        r, q = divmod(i, columns)
+        grid[r * side_h:r * side_h + h * scale, q * side_w:q * side_w + w * scale] = tiles[i]
+    return _png(grid)
+
+
+def strip_picture(vector: torch.Tensor) -> str:
+    """A vector's values as a strip of cells, STRIP_PER_ROW a row, 6 px each."""
+    n = vector.numel()
+    rows = math.ceil(n / STRIP_PER_ROW)
+    cells = torch.zeros(rows * STRIP_PER_ROW)
+    cells[:n] = _grey(vector.flatten()).float()
+    grid = cells.view(rows, STRIP_PER_ROW).repeat_interleave(6, 0).repeat_interleave(6, 1)
+    width = min(n, STRIP_PER_ROW) * 6
+    return _png(grid[:, :width].to(torch.uint8))
+
+
+def heat_picture(attribution: torch.Tensor, x: torch.Tensor) -> str:
+    """An attribution [28, 28] over the drawing: red where ink pushed towards the digit, blue
+    where it pushed away, the ink in grey beneath; 6x."""
+    a = attribution / attribution.abs().max().clamp_min(1e-8)
+    ink = x.reshape(28, 28).clamp(0, 1)
+    base = 255 - 90 * ink  # the drawing, light grey on white
+    red = torch.where(a > 0, base, base * (1 + a)).clamp(0, 255)
+    blue = torch.where(a < 0, base, base * (1 - a)).clamp(0, 255)
+    green = (base * (1 - a.abs())).clamp(0, 255)
+    rgb = torch.stack([red, green, blue], dim=-1).round().to(torch.uint8)
+    return _png(rgb.repeat_interleave(6, 0).repeat_interleave(6, 1))
+
+
+def layers_html(views: list[inside.LayerView]) -> str:
+    """Every layer, in order: its name, output shape and parameters, and its picture."""
+    parts = []
+    for v in views:
+        shape = "×".join(str(s) for s in v.shape)
+        if v.kind == "output":
+            probabilities = v.output.softmax(0)
+            bars = "".join(f'<div class="bar"><span>{d}</span><i style="width:{p * 100:.1f}%"></i>'
+                           f"<b>{p:.0%}</b></div>" for d, p in enumerate(probabilities.tolist()))
+            picture = f'<div class="bars">{bars}</div>'
+        elif v.is_maps:
+            more = f" (the first {MAPS_SHOWN} of {v.shape[0]})" if v.shape[0] > MAPS_SHOWN else ""
+            picture = f'<img src="{maps_picture(v.output)}" alt="{v.shape[0]} feature maps{more}">{more}'
+        else:
+            picture = f'<img src="{strip_picture(v.output)}" alt="{v.output.numel()} values">'
+        params = f" · {v.parameters:,} parameters" if v.parameters else ""
+        parts.append(f'<section class="layer {v.kind}" data-kind="{v.kind}"><div class="layer-title">'
+                     f"<b>{v.index}. {html.escape(v.name)}</b> <span>{shape}{params}</span></div>{picture}</section>")
+    return "".join(parts)
+
+
+def why_html(why: inside.Attribution, x: torch.Tensor) -> str:
+    return ('<div class="why-title">Why this answer (Integrated Gradients, Captum): red ink pushed towards '
+            "the digit, blue away from it</div><div class=\"why-maps\">"
+            f'<figure><img src="{heat_picture(why.towards_answer, x)}" alt="towards {why.answer}">'
+            f"<figcaption>towards <b>{why.answer}</b> (the answer)</figcaption></figure>"
+            f'<figure><img src="{heat_picture(why.towards_runner_up, x)}" alt="towards {why.runner_up}">'
+            f"<figcaption>towards <b>{why.runner_up}</b> (the runner-up)</figcaption></figure></div>")
+
+
+def card_markdown(model: torch.nn.Module, model_id: str, info: dict) -> str:
+    """The network's card: what it is, its layers, recipe, accuracies, and the tutorial's bug we fixed."""
+    base = info.get("base_model", model_id)
+    spec = SPECS.get(base)
+    rows = [f"**{html.escape(str(info.get('name', model_id)))}** (`{model_id}`), "
+            f"{count_parameters(model):,} parameters" + (f", from {spec.source}" if spec else "") + "."]
+    accuracy = info.get("test_accuracy")
+    if accuracy is not None:
+        rows.append(f"MNIST test accuracy: **{accuracy:.2%}**.")
+    real = {name: row[model_id] for name, row in REAL_STYLE.items() if name != "MNIST test" and model_id in row}
+    if real:
+        rows.append("On handwriting that is not MNIST's (`benchmarks/real_style.py`): "
+                    + ", ".join(f"{name} {value:.1%}" for name, value in real.items()) + ".")
+    elif info.get("retrained"):
+        rows.append("Not measured on handwriting that is not MNIST's: `benchmarks/real_style.py` measures the shipped networks.")
+    recipe = info.get("recipe")
+    if isinstance(recipe, dict):
+        rows.append(f"Recipe: {recipe.get('optimizer')} {recipe.get('lr')}, batch {recipe.get('batch_size')}, "
+                    f"{recipe.get('epochs')} epochs, {recipe.get('schedule')} schedule"
+                    + (", augmented" if recipe.get("augment") else "") + ".")
+    fix = inside.tutorial_fix(model)
+    if fix:
+        rows.append(f"Fixed from the tutorial: {fix}")
+    table = ["| # | layer | output | parameters |", "| ---: | --- | --- | ---: |"]
+    for i, row in enumerate(inside.network_card(model)):
+        table.append(f"| {i} | {row.layer} | {'×'.join(map(str, row.output_shape))} | {row.parameters:,} |")
+    return "\n\n".join(rows) + "\n\n" + "\n".join(table)
+
+
+def filters_picture(weights: torch.Tensor) -> str:
+    """A feature map's filter [in_channels, k, k]: one small image per input channel (at most 64)."""
+    weights = weights[:MAPS_SHOWN]
+    k = weights.shape[-1]
+    return maps_picture(F.interpolate(weights[:, None], size=(max(k, 7), max(k, 7)), mode="nearest")[:, 0])
+
+
+class InsideView(NamedTuple):
+    box: gr.Accordion
+    opened: gr.State  # whether the box is open: the view is only computed then
+    layers: gr.HTML
+    why: gr.HTML
+    card: gr.Markdown
+    conv: gr.Dropdown
+    channel: gr.Slider
+    filters: gr.HTML
+
+
+def inside_view() -> InsideView:
+    """Declare the view (in an accordion below the comparison, closed at first: it is computed only
+    while open); the Draw tab wires it."""
+    opened = gr.State(False)
+    with gr.Accordion("Inside the network: every layer, and why this answer", open=False, elem_id="inside-box") as box:
+        with gr.Row():
+            with gr.Column(scale=3):
+                layers = gr.HTML(EMPTY, elem_id="inside")
+            with gr.Column(scale=2):
+                why = gr.HTML("", elem_id="why")
+                with gr.Group():
+                    conv = gr.Dropdown([], label="Filters of the convolution", elem_id="filter-layer",
+                                       filterable=False)
+                    channel = gr.Slider(1, 2, value=1, step=1, label="Feature map", elem_id="filter-map", visible=False)
+                    filters = gr.HTML("", elem_id="filters")
+                card = gr.Markdown(elem_id="card")
+    box.collapse(lambda: False, None, opened, queue=False, show_progress="hidden", api_visibility="private")
+    return InsideView(box, opened, layers, why, card, conv, channel, filters)
+
+
+def show_inside(model: torch.nn.Module, model_id: str, info: dict, x: torch.Tensor | None,
+                conv_index: int | None) -> tuple[Any, ...]:
+    """The view's outputs [layers, why, card, conv, channel, filters] for a drawing (x) read by a network."""
+    names = inside.convolutions(model)
+    chosen = conv_index if isinstance(conv_index, int) and 0 <= conv_index < len(names) else 0
+    conv = gr.Dropdown(choices=[(name, i) for i, name in enumerate(names)], value=chosen if names else None,
+                       visible=bool(names))
+    card = card_markdown(model, model_id, info)
+    if x is None:
+        return EMPTY, "", card, conv, gr.Slider(visible=bool(names)), ""
+    views = inside.look_inside(model, x)
+    return layers_html(views), why_html(inside.attributions(model, x), x), card, conv, gr.skip(), gr.skip()
+
+
+def show_filters(model: torch.nn.Module, conv_index: Any, channel: Any) -> tuple[Any, str]:
+    """The slider's range for the chosen convolution, and the chosen feature map's filter weights."""
+    counts = inside.feature_map_counts(model)
+    if not isinstance(conv_index, int) or not 0 <= conv_index < len(counts):
+        return gr.Slider(visible=False), ""
+    count = counts[conv_index]
+    index = min(max(int(channel or 1), 1), count) - 1
+    weights = inside.filters_of(model, conv_index, index)
+    return (gr.Slider(1, max(count, 2), value=index + 1, step=1, visible=count > 1),
+            f'<img src="{filters_picture(weights)}" alt="filter weights"><div class="filter-note">feature map '
+            f"{index + 1}'s filter: {weights.shape[0]} input channel(s) of {weights.shape[1]}×{weights.shape[2]} "
+            "weights (white: the largest)</div>")
+

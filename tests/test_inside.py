@@ -1,0 +1,146 @@
+"""Inside the network: every layer's output, Captum's attributions and the network's card, for
+every shipped network and a retrained one; and the view in the browser, following the drawing."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+from torch import nn
+
+import mnist_core
+from mnist_core import inside
+from mnist_core import retrain as rt
+from mnist_core.models import count_parameters
+from test_retrain import TINY, run_to_end
+
+
+def a_one() -> torch.Tensor:
+    x = torch.zeros(1, 28, 28)
+    x[0, 4:24, 13:15] = 1.0
+    return x
+
+
+@pytest.fixture(scope="module")
+def networks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, nn.Module]:
+    """Every shipped network, and one retrained from the page's code (a tiny run)."""
+    models = {model_id: mnist_core.load_model(model_id) for model_id in mnist_core.SPECS}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKETCHLAB_DATA_DIR", str(tmp_path_factory.mktemp("inside")))
+        retrained = rt.save_run(run_to_end(rt.make_settings(**TINY)))
+        models[retrained] = mnist_core.load_model(retrained)
+    return models
+
+
+def test_every_layer_is_shown_in_order_with_the_shape_it_makes(networks: dict[str, nn.Module]) -> None:
+    x = a_one()
+    for model_id, model in networks.items():
+        views = inside.look_inside(model, x)
+        assert views[0].kind == "input" and views[0].shape == (1, 28, 28), model_id
+        assert views[-1].kind == "output" and views[-1].shape == (10,), model_id
+        assert torch.allclose(views[-1].output, model(x[None])[0], atol=1e-5), model_id  # the real answer
+        leaves = [m for m in model.modules() if not list(m.children())]
+        shown = [v for v in views if v.kind != "input"]
+        assert len(shown) in (len(leaves), len(leaves) + 1), model_id  # + the logits when not a module's
+        convs = [m for m in leaves if isinstance(m, nn.Conv2d)]
+        conv_views = [v for v in views if v.kind == "conv"]
+        assert [v.shape[0] for v in conv_views] == [c.out_channels for c in convs], model_id
+        assert all(v.is_maps for v in conv_views), model_id
+        dense = [v for v in views if v.kind == "dense"]
+        assert [v.shape for v in dense] == [(m.out_features,) for m in leaves if isinstance(m, nn.Linear)][:len(dense)]
+
+
+def test_two_looks_at_one_network_at_once_each_see_only_their_own_drawing(networks: dict[str, nn.Module]) -> None:
+    """The app's networks are shared: pages look inside one while others use it (hooks are per call)."""
+    model = networks["convnet-bn"]
+    expected = len(inside.look_inside(model, a_one()))
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(lambda _: len(inside.look_inside(model, a_one())), range(40)))
+    assert counts == [expected] * 40
+
+
+def test_the_card_lists_every_layer_and_adds_up_to_the_parameters(networks: dict[str, nn.Module]) -> None:
+    for model_id, model in networks.items():
+        card = inside.network_card(model)
+        assert sum(row.parameters for row in card) == count_parameters(model), model_id
+        assert card[0].output_shape == (1, 28, 28) and card[-1].output_shape == (10,)
+    assert "flattens the input image" in inside.tutorial_fix(networks["lenet5"])  # the tutorial's bug, fixed
+    assert inside.tutorial_fix(networks["convnet-bn"]) == ""  # ours
+
+
+def test_filters_have_the_shape_of_their_convolution(networks: dict[str, nn.Module]) -> None:
+    for model_id, model in networks.items():
+        convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+        assert inside.feature_map_counts(model) == [c.out_channels for c in convs]
+        for i, conv in enumerate(convs):
+            assert torch.equal(inside.filters_of(model, i, conv.out_channels - 1), conv.weight[-1].detach())
+        with pytest.raises(IndexError):
+            inside.filters_of(model, len(convs), 0)
+
+
+def test_attributions_are_integrated_gradients_for_the_answer_and_the_runner_up(networks: dict[str, nn.Module]) -> None:
+    x = a_one()
+    for model_id, model in networks.items():
+        why = inside.attributions(model, x, steps=64)
+        logits = model(x[None])[0]
+        assert [why.answer, why.runner_up] == logits.topk(2).indices.tolist(), model_id
+        assert why.towards_answer.shape == why.towards_runner_up.shape == (28, 28)
+        # Completeness, the property that makes them Integrated Gradients: the attributions add up
+        # to the change of the digit's logit from a blank canvas to the drawing.
+        blank = model(torch.zeros(1, 1, 28, 28))[0]
+        for digit, attribution in ((why.answer, why.towards_answer), (why.runner_up, why.towards_runner_up)):
+            change = (logits[digit] - blank[digit]).item()
+            assert abs(attribution.sum().item() - change) <= 0.05 * abs(change) + 0.05, (model_id, digit)
+        assert (why.towards_answer[x[0] == 0] == 0).all()  # only ink can push: blank pixels have none
+
+
+def test_the_view_follows_the_drawing_in_the_browser(browser, app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    from conftest import open_page
+    from test_browser import ONE, ZERO, answer, draw
+
+    page = open_page(browser, app_url)
+    try:
+        layers = page.locator("#inside section.layer")
+        expected = len(inside.look_inside(mnist_core.load_model(mnist_core.DEFAULT_MODEL), a_one()))
+        page.get_by_role("button", name=re.compile("^Inside the network")).click()  # closed at first
+        expect(page.locator("#card")).to_contain_text("parameters")  # the default network's card, before any drawing
+        draw(page, ONE)
+        expect(answer(page)).to_have_text("1")
+        expect(layers).to_have_count(expected)
+        expect(layers.first.locator("img")).to_be_visible()
+        expect(page.locator("#why img")).to_have_count(2)
+        expect(page.locator("#why")).to_contain_text(re.compile(r"towards 1 \(the answer\)"))
+        first_conv = page.locator("#inside section.conv img").first.get_attribute("src")
+
+        page.locator(".sketch-tools .clear").click()
+        draw(page, ZERO)
+        expect(answer(page)).to_have_text("0")
+        expect(page.locator("#why")).to_contain_text(re.compile(r"towards 0 \(the answer\)"))
+        expect(page.locator("#inside section.conv img").first).not_to_have_attribute("src", first_conv)
+
+        filters = page.locator("#filters img")
+        expect(filters).to_be_visible()
+        before = filters.get_attribute("src")
+        page.locator("#filter-layer input").click()
+        page.get_by_role("option", name=re.compile(r"^2: Conv2d")).click()
+        expect(filters).not_to_have_attribute("src", before)
+        expect(page.locator("#filters")).to_contain_text("input channel(s)")
+    finally:
+        page.context.close()
+
+
+def test_the_card_says_what_the_network_is_and_how_it_does(networks: dict[str, nn.Module]) -> None:
+    from inside_view import REAL_STYLE, card_markdown
+
+    lenet = card_markdown(networks["lenet5"], "lenet5", mnist_core.model_info("lenet5"))
+    assert "44,426 parameters, from tutorial 001" in lenet and "MNIST test accuracy: **99.12%**" in lenet
+    assert f"pen digits, canvas {REAL_STYLE['pen digits, canvas']['lenet5']:.1%}" in lenet
+    assert "Fixed from the tutorial: the tutorial's first listing flattens" in lenet
+    assert lenet.count("\n| ") == len(inside.network_card(networks["lenet5"])) + 2  # a row a layer, header, rule
+    retrained = next(model_id for model_id in networks if model_id not in mnist_core.SPECS)
+    card = card_markdown(networks[retrained], retrained, {"name": "mine", "retrained": True, "base_model": "lenet5"})
+    assert "Not measured on handwriting that is not MNIST's" in card
