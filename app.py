@@ -14,18 +14,19 @@ import mnist_core
 from draw_tab import STATIC, draw_tab, model_choices, reading
 from mnist_core.workspaces import remove_partial_files
 from retrain_tab import retrain_tab
+from texts import I18N, t
 from visitors import goodbye, sign_in_offered, visitor_state, welcome
 
 with gr.Blocks(title="MNIST Sketch Lab") as demo:
-    gr.Markdown("# MNIST Sketch Lab\nDraw a digit (0–9) and watch the networks guess while you draw.")
+    gr.Markdown(t("# MNIST Sketch Lab\nDraw a digit (0–9) and watch the networks guess while you draw."))
     if sign_in_offered():  # a Space with hf_oauth: true; never required
-        gr.LoginButton("Sign in with Hugging Face to keep your drawings and models")
+        gr.LoginButton(t("Sign in with Hugging Face to keep your drawings and models"))
     visitor = visitor_state()  # the browser's anonymous id: whose drawings and models (visitors.py)
     page_loaded = demo.load(welcome, visitor, visitor, api_visibility="private")
     demo.unload(goodbye)
-    with gr.Tab("Draw"):
+    with gr.Tab(t("Draw")):
         draw = draw_tab()
-    with gr.Tab("Retrain"):
+    with gr.Tab(t("Retrain")):
         retrain_tab(draw.model, model_choices, draw.drawing_kept, draw.models_changed, page_loaded)
 # Queue limits, chosen with benchmarks/load.py (see the README's "Many users at once"): two calls of
 # an event at a time, so that one huge upload does not stall everyone's /predict; at most 64
@@ -38,4 +39,5 @@ for model_id in mnist_core.list_models():  # load every network now, so that no 
     reading(torch.zeros(1, 28, 28), model_id, None)
 
 if __name__ == "__main__":
-    demo.launch(css_paths=[STATIC / "draw.css"], max_file_size="20mb")  # uploads: a photo is a few MB
+    # The page's fixed text in the browser's language, English or Simplified Chinese (texts.py).
+    demo.launch(css_paths=[STATIC / "draw.css"], max_file_size="20mb", i18n=I18N)  # uploads: a photo is a few MB

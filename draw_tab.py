@@ -36,6 +36,7 @@ from mnist_core.weights import WEIGHTS_DIR
 from mnist_core.workspaces import Workspace
 from inside_view import inside_view, show_filters, show_inside
 from retrain_tab import correction_control
+from texts import language, say, t
 from visitors import workspace_of
 
 STATIC = Path(__file__).parent / "static"
@@ -147,11 +148,11 @@ def model_or_default(model_id: Any, ws: Workspace | None) -> tuple[str, Any]:
     return fallback, gr.Dropdown(choices=model_choices(ws), value=fallback)
 
 
-def say_it_was_deleted(model_id: Any, ws: Workspace | None) -> None:
+def say_it_was_deleted(model_id: Any, ws: Workspace | None, request: Any = None) -> None:
     """The warning, once, when a page's network was deleted (maybe from another page)."""
     fallback = most_accurate(ws)
-    gr.Warning(f"The network {str(model_id)[:80]!r} is no longer on this server (it was deleted). "
-               f"Reading with {model_label(fallback, ws)} instead.")
+    gr.Warning(say("The network {model!r} is no longer on this server (it was deleted). Reading with {fallback} instead.",
+                   request, model=str(model_id)[:80], fallback=model_label(fallback, ws)))
 
 
 def to_tensor(image: str | None) -> torch.Tensor | None:
@@ -233,30 +234,33 @@ class ReadingLabel(gr.Label):
         return "label"  # the page draws it with Label's own front end
 
 
-def label_value(r: Reading) -> LabelData:
-    """The Label's value (and /predict's answer): the answer, and the ten confidences."""
+def label_value(r: Reading, request: Any = None) -> LabelData:
+    """The Label's value (and /predict's answer, always in English): the answer, and the ten
+    confidences. With the page's `request`, "Not a digit" in the page's language."""
     ranked = sorted(r.scores.items(), key=lambda item: item[1], reverse=True)
-    return LabelData(label=r.answer, confidences=[LabelConfidence(label=d, confidence=c) for d, c in ranked])
+    label = say(r.answer, request) if request is not None else r.answer
+    return LabelData(label=label, confidences=[LabelConfidence(label=d, confidence=c) for d, c in ranked])
 
 
-def answer_html(r: Reading | None, photo: bool = False) -> str:
+def answer_html(r: Reading | None, photo: bool = False, request: Any = None) -> str:
     """The top answer, large; its text holds no digit but the answer (or, small, the closest one).
-    For a photo it says so: the canvas beside it is then empty."""
-    source = '<div class="source">in your photo</div>' if photo else ""
+    For a photo it says so: the canvas beside it is then empty. In the page's language."""
+    source = f'<div class="source">{say("in your photo", request)}</div>' if photo else ""
     if r is None:
         if photo:
-            return '<div class="digit">?</div><div class="detail">No digit found in the photo.</div>'
-        return f'<div class="digit">?</div><div class="detail">{NOTHING_DRAWN} yet: draw a digit.</div>'
+            return f'<div class="digit">?</div><div class="detail">{say("No digit found in the photo.", request)}</div>'
+        return f'<div class="digit">?</div><div class="detail">{say("Nothing drawn yet: draw a digit.", request)}</div>'
     if r.not_a_digit:
-        return (f'<div class="digit not-digit">{NOT_A_DIGIT}</div><div class="detail">{r.reason}</div>'
-                f'<div class="closest">closest digit: {r.digit}</div>{source}')
-    return f'<div class="digit">{r.digit}</div><div class="detail">{r.certainty}</div>{source}'
+        return (f'<div class="digit not-digit">{say(NOT_A_DIGIT, request)}</div>'
+                f'<div class="detail">{say(r.reason, request)}</div>'
+                f'<div class="closest">{say("closest digit: {digit}", request, digit=r.digit)}</div>{source}')
+    return f'<div class="digit">{r.digit}</div><div class="detail">{say(r.certainty, request)}</div>{source}'
 
 
 ORDINALS = ["1st", "2nd", "3rd"] + [f"{n}th" for n in range(4, 13)]
 
 
-def number_html(number: NumberReading, photo: bool = False) -> str:
+def number_html(number: NumberReading, photo: bool = False, request: Any = None) -> str:
     """The answer for several digits: the number, large ("?" for a mark that is not a digit),
     which digit the panels beside it describe, and each digit's box (as shares of the image's
     width and height) for the canvas's script to draw."""
@@ -265,10 +269,12 @@ def number_html(number: NumberReading, photo: bool = False) -> str:
     boxes = [[round(d.box[0] / number.size[0], 4), round(d.box[1] / number.size[1], 4),
               round(d.box[2] / number.size[0], 4), round(d.box[3] / number.size[1], 4), d.label]
              for d in number.digits] if not photo and all(number.size) else []
-    source = '<div class="source">in your photo</div>' if photo else ""
+    source = f'<div class="source">{say("in your photo", request)}</div>' if photo else ""
+    detail = say("{count} digits; the least sure is the {ordinal} ({label}, {certainty})", request,
+                 count=len(number.digits), ordinal=ORDINALS[shown], position=shown + 1, label=digit.label,
+                 certainty=say(digit.reading.certainty, request))
     return (f'<div class="digit number">{number.text}</div>'
-            f'<div class="detail">{len(number.digits)} digits; the least sure is the {ORDINALS[shown]} '
-            f'({digit.label}, {digit.reading.certainty})</div>{source}'
+            f'<div class="detail">{detail}</div>{source}'
             f"<div class=\"boxes\" hidden data-boxes='{json.dumps(boxes)}'></div>")
 
 
@@ -277,33 +283,36 @@ def problem_html(message: str) -> str:
     return f'<div class="digit">?</div><div class="detail">{html.escape(message)}</div>'
 
 
-def seen_html(x: torch.Tensor | None) -> str:
+def seen_html(x: torch.Tensor | None, request: Any = None) -> str:
     """The 28x28 image a network sees, enlarged 8x with visible pixels, as an inline PNG.
 
     Inline, not a gr.Image: saving a file for each update would cost the live path ~7 ms.
     """
-    title = '<div class="seen-title">What the network sees (28×28)</div>'  # not gr.HTML's label: it has a code icon
+    # Its own title, not gr.HTML's label (which has a code icon).
+    title = f'<div class="seen-title">{say("What the network sees (28×28)", request)}</div>'
     if x is None:
-        return f'{title}<div class="empty">The 28×28 image the network sees appears here.</div>'
+        return f'{title}<div class="empty">{say("The 28×28 image the network sees appears here.", request)}</div>'
     buffer = io.BytesIO()
     mnist_core.to_pil(x).resize((224, 224), Image.Resampling.NEAREST).save(buffer, format="PNG")
     data = base64.b64encode(buffer.getvalue()).decode()
     return f'{title}<img src="data:image/png;base64,{data}" width="224" height="224" alt="the drawing at 28×28">'
 
 
-def analyse(image: str | None, model_id: str, ws: Workspace | None) -> tuple[LabelData | str, str, str, str | None]:
-    """Everything the Draw tab shows for one image: confidences, answer, input as seen.
-
-    The image (a canvas data URL or a file path) is returned too, kept as the current image.
+def analyse(image: str | None, model_id: str, ws: Workspace | None,
+            request: Any = None) -> tuple[LabelData | str, str, str, str | None]:
+    """Everything the Draw tab shows for one image: confidences, answer, input as seen, in the
+    page's language. The image (a canvas data URL or a file path) is returned too, kept as the
+    current image.
     """
     get_model(model_id, ws)  # an unknown model is an error even for an empty canvas
     number = number_in(image, model_id, ws)
+    photo = is_photo(image)
     if not number.digits:
-        return NOTHING_DRAWN, answer_html(None, is_photo(image)), seen_html(None), image
+        return say(NOTHING_DRAWN, request), answer_html(None, photo, request), seen_html(None, request), image
     digit = number.digits[least_certain(number)]
-    answer = (answer_html(digit.reading, is_photo(image)) if len(number.digits) == 1
-              else number_html(number, is_photo(image)))
-    return label_value(digit.reading), answer, seen_html(digit.x), image
+    answer = (answer_html(digit.reading, photo, request) if len(number.digits) == 1
+              else number_html(number, photo, request))
+    return label_value(digit.reading, request), answer, seen_html(digit.x, request), image
 
 
 def predict(image: dict | None, model_id: str, request: gr.Request) -> LabelData | str:
@@ -348,8 +357,8 @@ def read_drawing(drawing: object, request: gr.Request) -> str:
         model_id = reading_network(model_id, ws)
         number = number_in(image, model_id, ws)
         if len(number.digits) > 1:
-            return number_html(number)
-        return answer_html(number.digits[0].reading if number.digits else None)
+            return number_html(number, request=request)
+        return answer_html(number.digits[0].reading if number.digits else None, request=request)
     except gr.Error as error:
         return problem_html(error.message)
 
@@ -365,9 +374,10 @@ def answer_update(answer: str, model_id: str, photo: bool) -> dict:
     return gr.update(answer=answer, answer_id=next(_answer_numbers), model_id=model_id, photo="photo" if photo else "")
 
 
-def show(image: str | None, model_id: str, ws: Workspace | None) -> tuple[LabelData | str, dict, str, str | None]:
+def show(image: str | None, model_id: str, ws: Workspace | None,
+         request: Any = None) -> tuple[LabelData | str, dict, str, str | None]:
     """analyse() for the outputs [label, sketch, seen, current], the answer to the canvas."""
-    scores, answer, seen, image = analyse(image, model_id, ws)
+    scores, answer, seen, image = analyse(image, model_id, ws, request)
     return scores, answer_update(answer, model_id, is_photo(image)), seen, image
 
 
@@ -379,7 +389,7 @@ def read_canvas(value: object, model_id: str, current: str | None, request: gr.R
     event is off the queue, where Gradio shows no warnings)."""
     ws = workspace_of(request)
     chosen, selector = model_or_default(model_id, ws)
-    scores, answer, seen, image = analyse(canvas_image(value), chosen, ws)
+    scores, answer, seen, image = analyse(canvas_image(value), chosen, ws, request)
     photo_gone = is_photo(current)
     if chosen != model_id:  # the default network: the canvas's script reads with it from now on
         sketch = answer_update(answer, chosen, photo=False)
@@ -397,10 +407,10 @@ def show_model(image: str | None, model_id: str, gone: str | None, request: gr.R
     ws = workspace_of(request)
     chosen, selector = model_or_default(model_id, ws)
     if chosen != model_id:
-        say_it_was_deleted(model_id, ws)
+        say_it_was_deleted(model_id, ws, request)
     elif gone and chosen == most_accurate(ws):  # the switch to the default that read_canvas made
-        say_it_was_deleted(gone, ws)
-    return (*show(image, chosen, ws), selector, None)
+        say_it_was_deleted(gone, ws, request)
+    return (*show(image, chosen, ws, request), selector, None)
 
 
 def show_photo(image: dict | None, model_id: str, request: gr.Request) -> tuple[Any, ...]:
@@ -410,12 +420,12 @@ def show_photo(image: dict | None, model_id: str, request: gr.Request) -> tuple[
     ws = workspace_of(request)
     chosen, selector = model_or_default(model_id, ws)
     try:
-        shown = show(image["path"] if image else None, chosen, ws)
+        shown = show(image["path"] if image else None, chosen, ws, request)
     except gr.Error as error:
         gr.Warning(error.message)
         return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), None
     if chosen != model_id:
-        say_it_was_deleted(model_id, ws)
+        say_it_was_deleted(model_id, ws, request)
     return (*shown, selector, gr.skip())
 
 
@@ -425,19 +435,21 @@ def compare_all(image: str | None, request: gr.Request | None = None) -> str:
     ws = workspace_of(request) if request is not None else None
     number = number_in(image, most_accurate(ws), ws)
     if not number.digits:
-        return "No digit found in the photo." if is_photo(image) else "Draw a digit to see every network's answer."
+        return say("No digit found in the photo." if is_photo(image) else "Draw a digit to see every network's answer.",
+                   request)
     if len(number.digits) > 1:
-        rows = ["| Network | Number | Least confidence |", "| --- | :---: | ---: |"]
+        rows = [say("| Network | Number | Least confidence |", request), "| --- | :---: | ---: |"]
         for label, model_id in model_choices(ws):
             n = number_in(image, model_id, ws)
             rows.append(f"| {label} | **{n.text}** | {min(d.confidence for d in n.digits):.1%} |")
         return "\n".join(rows)
     x = number.digits[0].x
-    rows = ["| Network | Answer | Confidence |", "| --- | :---: | ---: |"]
+    rows = [say("| Network | Answer | Confidence |", request), "| --- | :---: | ---: |"]
     digit = is_a_digit(x)  # one detector for every network
     for label, model_id in model_choices(ws):
         r = reading(x, model_id, ws, digit)
-        answer = f"{NOT_A_DIGIT} (closest: {r.digit})" if r.not_a_digit else f"**{r.digit}**"
+        answer = (f"{say(NOT_A_DIGIT, request)} ({say('closest digit: {digit}', request, digit=r.digit)})"
+                  if r.not_a_digit else f"**{r.digit}**")
         rows.append(f"| {label} | {answer} | {r.confidence:.1%} |")
     return "\n".join(rows)
 
@@ -463,7 +475,16 @@ def show_digit(image: str | None, model_id: str, index: int | None, request: gr.
     if not isinstance(index, int) or not 0 <= index < len(number.digits):
         return gr.skip(), gr.skip()
     digit = number.digits[index]
-    return label_value(digit.reading), seen_html(digit.x)
+    return label_value(digit.reading, request), seen_html(digit.x, request)
+
+
+def words_of_the_empty_page(request: gr.Request) -> tuple[Any, ...]:
+    """On page load, for a browser that reads another language than the page was built in: the
+    empty panels' words in it (the page's fixed text is translated by Gradio, see texts.py)."""
+    if language(request) == "en":
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    return (say(NOTHING_DRAWN, request), gr.update(answer=answer_html(None, request=request), answer_id=next(_answer_numbers)),
+            seen_html(None, request), compare_all(None, request))
 
 
 def inside_of(opened: bool, image: str | None, model_id: str, conv_index: Any, request: gr.Request) -> tuple[Any, ...]:
@@ -533,26 +554,26 @@ def draw_tab() -> DrawTab:
                 model_id=default_model,
                 photo="",
             )
-            with gr.Accordion("…or upload a photo or scan of a handwritten digit", open=False):
-                upload = gr.Image(label="Photo or scan", type="filepath", sources=["upload", "clipboard"], elem_id="upload",
+            with gr.Accordion(t("…or upload a photo or scan of a handwritten digit"), open=False):
+                upload = gr.Image(label=t("Photo or scan"), type="filepath", sources=["upload", "clipboard"], elem_id="upload",
                                   image_mode=None)  # None: its path as uploaded, not decoded and re-saved as RGB
         with gr.Column():
             model = gr.Dropdown(
                 choices=model_choices(None),
                 value=default_model,
-                label="Network",
+                label=t("Network"),
                 filterable=False,
                 elem_id="model",
             )
-            digit = gr.Radio([], label="Details for the digit", visible=False, elem_id="digit-choice")
-            label = ReadingLabel(NOTHING_DRAWN, num_top_classes=10, show_heading=False, label="Confidence per digit",
+            digit = gr.Radio([], label=t("Details for the digit"), visible=False, elem_id="digit-choice")
+            label = ReadingLabel(NOTHING_DRAWN, num_top_classes=10, show_heading=False, label=t("Confidence per digit"),
                                elem_id="confidences")
             seen = gr.HTML(
                 seen_html(None), show_label=False, container=True,
                 elem_id="seen", js_on_load=None,
             )
             drawing_kept = correction_control(current)  # "that's wrong, it was a ___": kept for retraining
-    with gr.Accordion("Compare all models", open=True):
+    with gr.Accordion(t("Compare all models"), open=True):
         comparison = gr.Markdown(compare_all(None), elem_id="compare")
     view = inside_view()
     view_outputs = [view.layers, view.why, view.card, view.conv, view.channel, view.filters]
@@ -577,6 +598,7 @@ def draw_tab() -> DrawTab:
     follow(model.change(show_model, [current, model, gone], [*shown, gone], **quiet))
     follow(upload.upload(show_photo, [upload, model], [*shown, upload], preprocess=False, **quiet))
     digit.input(show_digit, [current, model, digit], [label, seen], queue=False, **quiet)
+    gr.on(None, words_of_the_empty_page, None, [label, sketch, seen, comparison], queue=False, **quiet)
     view.box.expand(lambda: True, None, view.opened, queue=False, **quiet).then(
         inside_of, [view.opened, current, model, view.conv], view_outputs, queue=False, **quiet).then(
         filters_of, [model, view.conv, view.channel], [view.channel, view.filters], queue=False, **quiet)

@@ -23,6 +23,7 @@ from PIL import Image
 from mnist_core import inside
 from mnist_core.models import SPECS, count_parameters
 from mnist_core.weights import WEIGHTS_DIR
+from texts import t
 
 # Each shipped network's accuracy on handwriting that is not MNIST's, as benchmarks/real_style.py
 # measured it (--json weights/real_style.json): {set: {model id: accuracy}}.
@@ -167,16 +168,16 @@ def inside_view() -> InsideView:
     """Declare the view (in an accordion below the comparison, closed at first: it is computed only
     while open); the Draw tab wires it."""
     opened = gr.State(False)
-    with gr.Accordion("Inside the network: every layer, and why this answer", open=False, elem_id="inside-box") as box:
+    with gr.Accordion(t("Inside the network: every layer, and why this answer"), open=False, elem_id="inside-box") as box:
         with gr.Row():
             with gr.Column(scale=3):
                 layers = gr.HTML(EMPTY, elem_id="inside")
             with gr.Column(scale=2):
                 why = gr.HTML("", elem_id="why")
                 with gr.Group():
-                    conv = gr.Dropdown([], label="Filters of the convolution", elem_id="filter-layer",
+                    conv = gr.Dropdown([], label=t("Filters of the convolution"), elem_id="filter-layer",
                                        filterable=False)
-                    channel = gr.Slider(1, 2, value=1, step=1, label="Feature map", elem_id="filter-map", visible=False)
+                    channel = gr.Slider(1, 2, value=1, step=1, label=t("Feature map"), elem_id="filter-map", visible=False)
                     filters = gr.HTML("", elem_id="filters")
                 card = gr.Markdown(elem_id="card")
     box.collapse(lambda: False, None, opened, queue=False, show_progress="hidden", api_visibility="private")

@@ -27,14 +27,15 @@ from mnist_core.train import Progress
 from mnist_core.user_samples import (DIGITS, HOLDOUT_MIN_SAMPLES, UserSampleError, count_user_samples,
                                      delete_user_sample, list_user_samples, max_samples, save_user_sample)
 from mnist_core.workspaces import QUOTA, Workspace
+from texts import say, t
 from visitors import owner_of, workspace_of
 
 log = logging.getLogger(__name__)
 
 PLOT_EVERY_S = 0.5  # the curves are redrawn at most this often
 SAMPLES_SHOWN = 120
-PRESETS = [("Short retrain: fine-tune the shipped weights, about half a minute", "short"),
-           ("The tutorial's recipe, from scratch", "tutorial")]
+PRESETS = [(t("Short retrain: fine-tune the shipped weights, about half a minute"), "short"),
+           (t("The tutorial's recipe, from scratch"), "tutorial")]
 CURVE_COLUMNS = ["epoch", "value", "series"]
 LOSS_SERIES = ["training loss"]
 ACCURACY_SERIES = ["training (augmented batches)", "validation"]
@@ -74,10 +75,10 @@ def _fill(architecture: str, preset: str) -> list[Any]:
 
 
 WORKSPACE_NOTE = (
-    f"_Your drawings and retrained models are yours: nobody else sees, uses or deletes them. This browser keeps "
-    f"them for you (up to {QUOTA.models} models, {QUOTA.drawings} drawings, {QUOTA.megabytes} MB); "
-    "where the server runs out of room, the anonymous work unused the longest is removed first. "
-    "Signed in with Hugging Face (where offered), they stay with your account._")
+    "_Your drawings and retrained models are yours: nobody else sees, uses or deletes them. This browser keeps "
+    "them for you (up to {models} models, {drawings} drawings, {megabytes} MB); where the server runs out of "
+    "room, the anonymous work unused the longest is removed first. Signed in with Hugging Face (where "
+    "offered), they stay with your account._")
 
 
 def _waiting_words(waiting: rt.Waiting) -> str:
@@ -220,88 +221,89 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
     shows that visitor's drawings and models.
     """
     default = rt.preset(rt.DEFAULT_ARCHITECTURE, "short")
-    gr.Markdown(
+    gr.Markdown(t(
         "Train a network again and use it in the Draw tab. The **short retrain** fine-tunes a network's "
         "shipped weights for about half a minute on MNIST (with random distortions) plus your corrected drawings; "
         "the **tutorial recipe** trains it from scratch as its tutorial does. One training runs at a time "
         "on this server: a second one waits for it (at most three wait)."
-    )
-    gr.Markdown(WORKSPACE_NOTE, elem_id="workspace-note")
+    ))
+    gr.Markdown(t(WORKSPACE_NOTE, models=QUOTA.models, drawings=QUOTA.drawings, megabytes=QUOTA.megabytes),
+                elem_id="workspace-note")
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             architecture = gr.Dropdown([(f"{spec.name} ({spec.id})", spec.id) for spec in SPECS.values()],
-                                       value=default.architecture, label="Network", filterable=False,
+                                       value=default.architecture, label=t("Network"), filterable=False,
                                        elem_id="retrain-network")
-            preset = gr.Radio(PRESETS, value="short", label="Settings from")
-            start = gr.Radio([("its shipped weights", "shipped"), ("scratch (random weights)", "scratch")],
-                             value=default.start, label="Start from")
-            epochs = gr.Slider(1, rt.MAX_EPOCHS, value=default.epochs, step=1, label="Epochs", elem_id="retrain-epochs")
+            preset = gr.Radio(PRESETS, value="short", label=t("Settings from"))
+            start = gr.Radio([(t("its shipped weights"), "shipped"), (t("scratch (random weights)"), "scratch")],
+                             value=default.start, label=t("Start from"))
+            epochs = gr.Slider(1, rt.MAX_EPOCHS, value=default.epochs, step=1, label=t("Epochs"), elem_id="retrain-epochs")
             with gr.Row():
-                lr = gr.Number(default.lr, label="Learning rate (peak, with one-cycle)", minimum=0, step=1e-4)
-                batch_size = gr.Number(default.batch_size, label="Batch size", precision=0, minimum=1,
+                lr = gr.Number(default.lr, label=t("Learning rate (peak, with one-cycle)"), minimum=0, step=1e-4)
+                batch_size = gr.Number(default.batch_size, label=t("Batch size"), precision=0, minimum=1,
                                        maximum=rt.MAX_BATCH_SIZE)
             with gr.Row():
                 optimizer = gr.Dropdown([("SGD", "sgd"), ("Adam", "adam"), ("AdamW", "adamw")],
-                                        value=default.optimizer, label="Optimizer", filterable=False)
-                schedule = gr.Dropdown([("one-cycle", "onecycle"), ("constant", "constant")],
-                                       value=default.schedule, label="Learning-rate schedule", filterable=False)
-            augment = gr.Checkbox(default.augment, label="Augment: random rotation, scale, shear, shift, stroke width")
-            use_samples = gr.Checkbox(True, label="Include your corrected drawings")
-            with gr.Accordion("More settings", open=False):
+                                        value=default.optimizer, label=t("Optimizer"), filterable=False)
+                schedule = gr.Dropdown([(t("one-cycle"), "onecycle"), (t("constant"), "constant")],
+                                       value=default.schedule, label=t("Learning-rate schedule"), filterable=False)
+            augment = gr.Checkbox(default.augment, label=t("Augment: random rotation, scale, shear, shift, stroke width"))
+            use_samples = gr.Checkbox(True, label=t("Include your corrected drawings"))
+            with gr.Accordion(t("More settings"), open=False):
                 train_size = gr.Number(default.train_size or 0, precision=0, minimum=0, maximum=55_000,
-                                       label="MNIST training digits per epoch (0: all 55,000)")
+                                       label=t("MNIST training digits per epoch (0: all 55,000)"))
                 time_budget_s = gr.Slider(10, rt.TIME_CAP_S, value=rt.TIME_CAP_S, step=10,
-                                          label="Time limit (seconds): training stops there",
+                                          label=t("Time limit (seconds): training stops there"),
                                           elem_id="retrain-time-limit")
-                seed = gr.Number(0, precision=0, minimum=0, label="Random seed")
-                name = gr.Textbox("", label="Name (optional)", max_length=60,
-                                  placeholder="e.g. lenet5 with my sevens")
+                seed = gr.Number(0, precision=0, minimum=0, label=t("Random seed"))
+                name = gr.Textbox("", label=t("Name (optional)"), max_length=60,
+                                  placeholder=t("e.g. lenet5 with my sevens"))
             with gr.Row():
-                start_button = gr.Button("Start", variant="primary")
-                cancel_button = gr.Button("Cancel", variant="stop")
+                start_button = gr.Button(t("Start"), variant="primary")
+                cancel_button = gr.Button(t("Cancel"), variant="stop")
         with gr.Column(scale=2):
-            status = gr.Markdown("Choose a network and press **Start**.", elem_id="retrain-status")
+            status = gr.Markdown(t("Choose a network and press **Start**."), elem_id="retrain-status")
             with gr.Row():
                 loss_plot = _curve_plot(LOSS_SERIES, "Loss", "cross-entropy", "loss-plot")
                 accuracy_plot = _curve_plot(ACCURACY_SERIES, "Accuracy", "accuracy", "accuracy-plot")
             summary = gr.Markdown(elem_id="retrain-summary")
             with gr.Row(visible=False) as keep_row:
-                keep_button = gr.Button("Keep it as a new model", variant="primary")
-                discard_button = gr.Button("Throw it away")
-            new_model = gr.Textbox(label="New model (select it in the Draw tab)", interactive=False)
-            with gr.Accordion("Confusion matrix and the test digits it gets wrong", open=True):
+                keep_button = gr.Button(t("Keep it as a new model"), variant="primary")
+                discard_button = gr.Button(t("Throw it away"))
+            new_model = gr.Textbox(label=t("New model (select it in the Draw tab)"), interactive=False)
+            with gr.Accordion(t("Confusion matrix and the test digits it gets wrong"), open=True):
                 confusion = gr.Dataframe(pd.DataFrame(columns=CONFUSION_COLUMNS), interactive=False,
-                                         label="MNIST test: true digit (rows) against the network's answer (columns)")
-                mistakes = gr.Gallery(label="Test digits it gets wrong (true digit → its answer, confidence), "
-                                            "most confident first", columns=6,
+                                         label=t("MNIST test: true digit (rows) against the network's answer (columns)"))
+                mistakes = gr.Gallery(label=t("Test digits it gets wrong (true digit → its answer, confidence), "
+                                              "most confident first"), columns=6,
                                       height=300, object_fit="contain")
     pending = gr.State(None, time_to_live=3600)  # a cancelled run, until kept or thrown away
     queue_note = gr.State("")  # what a run just started waits for, in words
 
-    with gr.Accordion("Your drawings", open=False) as samples_box:
+    with gr.Accordion(t("Your drawings"), open=False) as samples_box:
         with gr.Row():
-            digit_filter = gr.Dropdown(["all"] + [str(d) for d in range(10)], value="all", label="Show",
+            digit_filter = gr.Dropdown(["all"] + [str(d) for d in range(10)], value="all", label=t("Show"),
                                        filterable=False, scale=0, min_width=120)
             samples_note = gr.Markdown(elem_id="samples-note")
-        samples = gr.Gallery(label="Your drawings as the networks see them (28×28)", columns=12, height=260,
+        samples = gr.Gallery(label=t("Your drawings as the networks see them (28×28)"), columns=12, height=260,
                              object_fit="contain", allow_preview=False, elem_id="samples")
         sample_ids = gr.State([])
         selected_sample = gr.State(None)
         with gr.Row():
             selected_note = gr.Markdown(elem_id="selected-sample")
-            delete_sample_button = gr.Button("Delete the selected drawing", size="sm")
+            delete_sample_button = gr.Button(t("Delete the selected drawing"), size="sm")
 
-    with gr.Accordion("Retrained models", open=False):
+    with gr.Accordion(t("Retrained models"), open=False):
         models = gr.Dataframe(pd.DataFrame(columns=MODEL_COLUMNS), interactive=False,
                               label=f"Yours (at most {QUOTA.models})",
                               elem_id="retrained-models")
         with gr.Row():
-            model_to_delete = gr.Dropdown([], value=None, label="Model", filterable=False, elem_id="model-to-delete")
-            delete_model_button = gr.Button("Delete this model", size="sm", variant="stop")
+            model_to_delete = gr.Dropdown([], value=None, label=t("Model"), filterable=False, elem_id="model-to-delete")
+            delete_model_button = gr.Button(t("Delete this model"), size="sm", variant="stop")
         with gr.Row(visible=False) as confirm_row:
             confirm_note = gr.Markdown()
-            confirm_button = gr.Button("Yes, delete it", size="sm", variant="stop")
-            keep_model_button = gr.Button("No, keep it", size="sm")
+            confirm_button = gr.Button(t("Yes, delete it"), size="sm", variant="stop")
+            keep_model_button = gr.Button(t("No, keep it"), size="sm")
 
     controls = dict(architecture=architecture, start=start, epochs=epochs, lr=lr, batch_size=batch_size,
                     optimizer=optimizer, schedule=schedule, augment=augment, use_user_samples=use_samples,
@@ -455,7 +457,8 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         return _samples_update(digit, request)
 
     def samples_label(request: gr.Request) -> gr.Checkbox:
-        return gr.Checkbox(label=f"Include your corrected drawings ({count_user_samples(workspace_of(request))})")
+        return gr.Checkbox(label=say("Include your corrected drawings ({count})", request,
+                                     count=count_user_samples(workspace_of(request))))
 
     def refresh_selector(selected: str | None, new_model_id: str, request: gr.Request) -> gr.Dropdown:
         """The Draw tab's choices now, with the new model selected. The value is left alone
@@ -538,10 +541,11 @@ def save_correction(image: str | None, digit: str | None, request: gr.Request) -
             raise UserSampleError("First choose the digit you drew (one of 0–9 above), then keep it.")
         save_user_sample(image, digit, ws)
     except (UserSampleError, mnist_core.InvalidImage) as error:
-        gr.Warning(str(error))
+        gr.Warning(say(str(error), request))
         return gr.skip(), gr.skip()
-    return (f"✓ Kept as a **{digit}**: {count_user_samples(ws)} drawing(s) kept so far. The next retrain "
-            "(Retrain tab) learns from them; see or delete them there, under *Your drawings*.", None)
+    return (say("✓ Kept as a **{digit}**: {count} drawing(s) kept so far. The next retrain (Retrain tab) learns "
+                "from them; see or delete them there, under *Your drawings*.", request,
+                digit=digit, count=count_user_samples(ws)), None)
 
 
 def correction_control(image: gr.State) -> Any:
@@ -549,8 +553,8 @@ def correction_control(image: gr.State) -> Any:
     the drawing on show (`image`) is kept for retraining (mnist_core.user_samples). Returns
     the keep event, for the Retrain tab's counts to follow."""
     with gr.Group(elem_id="correction"):
-        digit = gr.Radio(DIGITS, label="Wrong answer? It was a…", elem_id="correct-digit")
-        keep = gr.Button("Keep this drawing to retrain with", size="sm", elem_id="keep-drawing")
+        digit = gr.Radio(DIGITS, label=t("Wrong answer? It was a…"), elem_id="correct-digit")
+        keep = gr.Button(t("Keep this drawing to retrain with"), size="sm", elem_id="keep-drawing")
     note = gr.Markdown(elem_id="correction-note")
     return keep.click(save_correction, [image, digit], [note, digit], api_visibility="private")
 

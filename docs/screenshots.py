@@ -132,8 +132,17 @@ def main() -> None:
             expect(page.get_by_text("is no longer on this server")).to_be_visible(**wait)
             expect(page.locator("#compare tbody tr").first).to_contain_text("7", **wait)
             page.screenshot(path=OUT / "draw-deleted-model.png", full_page=True)
+
+            # A Chinese browser (locale zh-CN) sees the page in Chinese (fonts-noto-cjk for the glyphs).
+            chinese = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN").new_page()
+            chinese.goto(app.url)
+            expect(chinese.locator("#sketchpad[data-ready]")).to_be_visible(**wait)
+            draw(chinese, [SEVEN])
+            expect(chinese.locator("#prediction .digit")).to_have_text("7", **wait)
+            expect(chinese.locator("#compare")).to_contain_text("置信度", **wait)
+            chinese.screenshot(path=OUT / "draw-tab-zh.png", full_page=True)
             print(f"wrote draw-tab, draw-inside, draw-warning, draw-photo, draw-not-a-digit, draw-number, retrain-tab, "
-                  f"retrain-delete and draw-deleted-model (.png) in {OUT}")
+                  f"retrain-delete, draw-deleted-model and draw-tab-zh (.png) in {OUT}")
         finally:
             browser.close()
             app.stop()

@@ -1,0 +1,156 @@
+"""The words of the page, in English and Simplified Chinese.
+
+Two kinds of text, one table. The page's fixed text (tabs, labels, buttons, headings) is
+translated in the browser by Gradio (`gr.I18n`, the language chosen from the browser's):
+declare it with `t("English text")`. What Python writes while the page is in use (answers,
+messages, counts) is translated here, from the request's Accept-Language: `say("English text
+with {n}", request, n=3)`. The key is the English text itself, so English needs no table and a
+sentence missing from ZH shows in English rather than as a key; `t()` refuses a text that has
+no translation, so nothing fixed is left out by mistake.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+from gradio.i18n import I18nData
+
+ZH: dict[str, str] = {
+    # The page
+    "# MNIST Sketch Lab\nDraw a digit (0–9) and watch the networks guess while you draw.":
+        "# MNIST 手写实验室\n写一个数字（0–9），边写边看各个神经网络的判断。",
+    "Draw": "画图",
+    "Retrain": "重新训练",
+    "Sign in with Hugging Face to keep your drawings and models": "用 Hugging Face 登录，保存你的图和模型",
+    # The Draw tab
+    "…or upload a photo or scan of a handwritten digit": "……或上传手写数字的照片或扫描件",
+    "Photo or scan": "照片或扫描件",
+    "Network": "网络",
+    "Details for the digit": "查看这一位数字",
+    "Confidence per digit": "每个数字的置信度",
+    "Compare all models": "比较所有模型",
+    "Wrong answer? It was a…": "识别错了？其实是……",
+    "Keep this drawing to retrain with": "保存这张图，用于重新训练",
+    "The number read": "识别出的数字",
+    # Inside the network
+    "Inside the network: every layer, and why this answer": "网络内部：每一层，以及为什么这样回答",
+    "Filters of the convolution": "卷积层的滤波器",
+    "Feature map": "特征图",
+    # The Retrain tab
+    "Train a network again and use it in the Draw tab. The **short retrain** fine-tunes a network's shipped "
+    "weights for about half a minute on MNIST (with random distortions) plus your corrected drawings; the "
+    "**tutorial recipe** trains it from scratch as its tutorial does. One training runs at a time on this "
+    "server: a second one waits for it (at most three wait).":
+        "重新训练一个网络，然后在“画图”页使用它。**短训练**在 MNIST（加随机变形）和你纠正过的图上，"
+        "把网络自带的权重微调大约半分钟；**教程配方**按教程从头训练。服务器上一次只运行一个训练，"
+        "其他的排队等待（最多三个）。",
+    "Short retrain: fine-tune the shipped weights, about half a minute": "短训练：微调自带权重，大约半分钟",
+    "The tutorial's recipe, from scratch": "教程配方，从头训练",
+    "Settings from": "设置来自",
+    "its shipped weights": "自带的权重",
+    "scratch (random weights)": "从头开始（随机权重）",
+    "Start from": "起点",
+    "Epochs": "训练轮数（epoch）",
+    "Learning rate (peak, with one-cycle)": "学习率（one-cycle 的峰值）",
+    "Batch size": "批大小",
+    "Optimizer": "优化器",
+    "Learning-rate schedule": "学习率策略",
+    "one-cycle": "one-cycle",
+    "constant": "固定",
+    "Augment: random rotation, scale, shear, shift, stroke width": "数据增强：随机旋转、缩放、剪切、平移、笔画粗细",
+    "Include your corrected drawings": "包括你纠正过的图",
+    "More settings": "更多设置",
+    "MNIST training digits per epoch (0: all 55,000)": "每轮使用的 MNIST 训练样本数（0：全部 55,000）",
+    "Time limit (seconds): training stops there": "时间上限（秒）：到时停止训练",
+    "Random seed": "随机种子",
+    "Name (optional)": "名称（可选）",
+    "e.g. lenet5 with my sevens": "例如：学了我的 7 的 lenet5",
+    "Start": "开始",
+    "Cancel": "取消",
+    "Choose a network and press **Start**.": "选择一个网络，然后点**开始**。",
+    "Keep it as a new model": "保存为新模型",
+    "Throw it away": "丢弃",
+    "New model (select it in the Draw tab)": "新模型（在“画图”页选择它）",
+    "Confusion matrix and the test digits it gets wrong": "混淆矩阵，以及识别错的测试数字",
+    "MNIST test: true digit (rows) against the network's answer (columns)": "MNIST 测试集：真实数字（行）与网络的回答（列）",
+    "Test digits it gets wrong (true digit → its answer, confidence), most confident first":
+        "识别错的测试数字（真实数字 → 它的回答，置信度），最自信的在前",
+    "Your drawings": "你的图",
+    "Show": "显示",
+    "Your drawings as the networks see them (28×28)": "网络看到的你的图（28×28）",
+    "Delete the selected drawing": "删除选中的图",
+    "Retrained models": "重新训练的模型",
+    "Model": "模型",
+    "Delete this model": "删除这个模型",
+    "Yes, delete it": "是的，删除",
+    "No, keep it": "不，保留",
+    "_Your drawings and retrained models are yours: nobody else sees, uses or deletes them. This browser keeps "
+    "them for you (up to {models} models, {drawings} drawings, {megabytes} MB); where the server runs out of "
+    "room, the anonymous work unused the longest is removed first. Signed in with Hugging Face (where "
+    "offered), they stay with your account._":
+        "_你的图和重新训练的模型只属于你：别人看不到、用不了，也删不掉。这个浏览器为你保存它们（最多 {models} 个模型、"
+        "{drawings} 张图、{megabytes} MB）；服务器空间不足时，最久没用的匿名内容会先被删除。用 Hugging Face "
+        "登录后（如果提供），它们会保存在你的账号里。_",
+    "Nothing drawn": "没有画",
+    # What Python writes while the page is in use
+    "Nothing drawn yet: draw a digit.": "还没有画：写一个数字吧。",
+    "No digit found in the photo.": "照片里没有找到数字。",
+    "in your photo": "在你的照片里",
+    "sure": "确定",
+    "fairly sure": "比较确定",
+    "unsure": "不确定",
+    "Not a digit": "不是数字",
+    "closest digit: {digit}": "最接近的数字：{digit}",
+    "looks like a letter or symbol": "像是字母或符号",
+    "looks like a scribble": "像是乱涂",
+    "several separate marks": "几个分开的笔画",
+    "{count} digits; the least sure is the {ordinal} ({label}, {certainty})":
+        "{count} 位数字；最不确定的是第 {position} 位（{label}，{certainty}）",
+    "What the network sees (28×28)": "网络看到的图像（28×28）",
+    "The 28×28 image the network sees appears here.": "网络看到的 28×28 图像显示在这里。",
+    "Draw a digit to see every network's answer.": "写一个数字，看看每个网络的回答。",
+    "| Network | Answer | Confidence |": "| 网络 | 回答 | 置信度 |",
+    "| Network | Number | Least confidence |": "| 网络 | 数字 | 最低置信度 |",
+    "First choose the digit you drew (one of 0–9 above), then keep it.":
+        "请先选择你写的数字（上面的 0–9 之一），再保存。",
+    "Nothing is drawn: draw a digit first, then say which digit it is.": "还没有画：先写一个数字，再说明它是几。",
+    "✓ Kept as a **{digit}**: {count} drawing(s) kept so far. The next retrain (Retrain tab) learns from them; "
+    "see or delete them there, under *Your drawings*.":
+        "✓ 已保存为 **{digit}**：目前共保存了 {count} 张图。下一次重新训练（“重新训练”页）会学习它们；"
+        "可以在那里的“你的图”中查看或删除。",
+    "Include your corrected drawings ({count})": "包括你纠正过的图（{count}）",
+    "The network {model!r} is no longer on this server (it was deleted). Reading with {fallback} instead.":
+        "网络 {model!r} 已不在服务器上（已被删除）。改用 {fallback} 识别。",
+}
+
+
+def t(text: str, **values: Any) -> I18nData:
+    """Fixed text of the page, translated in the browser; `values` fill in its {placeholders} once,
+    when the page is declared. Raises KeyError for a text with no translation."""
+    if text not in ZH:
+        raise KeyError(f"no Chinese for {text!r}: add it to texts.ZH")
+    if not values:
+        return I18N(text)
+    key = text.format(**values)
+    ZH.setdefault(key, ZH[text].format(**values))
+    EN.setdefault(key, key)
+    return I18N(key)
+
+
+def language(request: Any) -> str:
+    """"zh" for a browser that prefers Chinese (Accept-Language zh, zh-CN, zh-Hans...), else "en"."""
+    headers = getattr(request, "headers", None) or {}
+    accepted = headers.get("accept-language", "") if hasattr(headers, "get") else ""
+    first = accepted.split(",")[0].strip().lower()
+    return "zh" if first.startswith("zh") else "en"
+
+
+def say(text: str, request: Any = None, **values: Any) -> str:
+    """`text` in the request's language, with `values` filled in."""
+    chosen = ZH.get(text, text) if language(request) == "zh" else text
+    return chosen.format(**values) if values else chosen
+
+
+EN = {text: text for text in ZH}
+I18N = gr.I18n(en=EN, **{"zh-CN": ZH, "zh": ZH})
