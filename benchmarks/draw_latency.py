@@ -15,7 +15,11 @@ Then, in this process, the server-side time per drawing on those same drawings, 
 default model: decode the PNG data URL + mnist_core.to_mnist, and all of read_drawing (that
 + forward + the answer's HTML).
 
-    python benchmarks/draw_latency.py [--strokes 60] [--url http://127.0.0.1:7860]
+With --inside, the view "Inside the network" is open while it draws (it is then computed after
+every stroke), and it also measures stroke end -> that view updated (its first change after the
+pointerup; the benchmark waits for it after each stroke).
+
+    python benchmarks/draw_latency.py [--strokes 60] [--url http://127.0.0.1:7860] [--inside]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -43,6 +48,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 # animation frame at which #prediction shows it.
 PAGE_PROBE = """
 window.bench = {ups: [], requests: []};
+window.insides = [];  // when the view inside the network changed (with --inside)
+new MutationObserver((changes) => {
+  const inView = (c) => (c.target.closest ? c.target : c.target.parentElement)?.closest("#inside");
+  if (changes.some(inView)) window.insides.push(performance.now());
+}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
 const shown = () => document.querySelector("#prediction .digit")?.textContent;
 window.addEventListener("pointerup", () => {
   window.bench.ups.push({up: performance.now(), before: shown(), requests: window.bench.requests.length});
@@ -144,7 +154,7 @@ def summary(name: str, values: list[float], qs: tuple[int, ...] = (50, 95)) -> s
     return f"{name:<44} n={len(values):<4} {parts}, max {max(values):6.1f} ms"
 
 
-def measure_browser(url: str, n_strokes: int) -> list[dict]:
+def measure_browser(url: str, n_strokes: int, inside: bool = False) -> list[dict]:
     """Draw digits stroke by stroke; per stroke: its pointerup and the request with its drawing.
 
     That request is the first one sent after the pointerup. When none is (the last pointer
@@ -159,6 +169,9 @@ def measure_browser(url: str, n_strokes: int) -> list[dict]:
         page.add_init_script(PAGE_PROBE)
         page.goto(url)
         page.wait_for_selector("#sketchpad[data-ready]")  # its script listens for strokes
+        if inside:
+            page.get_by_role("button", name=re.compile("^Inside the network")).click()
+            page.wait_for_function("document.querySelector('#card')?.textContent.includes('parameters')")
         draw(page, digits["1"][0])  # warm up: the first requests open connections
         page.wait_for_timeout(500)
         while len(strokes) < n_strokes:
@@ -170,9 +183,15 @@ def measure_browser(url: str, n_strokes: int) -> list[dict]:
                     draw(page, points)
                     page.wait_for_timeout(200)  # a person lifts the pen; the last request goes out
                     page.wait_for_function("window.bench.requests.at(-1).visible", timeout=10_000)
+                    if inside:
+                        page.wait_for_function("window.insides.some((t) => t > window.bench.ups.at(-1).up)",
+                                               timeout=10_000)
                     page.wait_for_timeout(100)
                 bench = page.evaluate("window.bench")
+                insides = page.evaluate("window.insides")
                 for up in bench["ups"]:
+                    if inside:
+                        up["inside"] = min(t for t in insides if t > up["up"])
                     after = up["requests"] < len(bench["requests"])
                     request = bench["requests"][up["requests"] if after else up["requests"] - 1]
                     if "visible" not in request:
@@ -211,12 +230,13 @@ def main() -> None:
     parser.add_argument("--strokes", type=int, default=60)
     parser.add_argument("--url", help="a running app; default: start app.py on a free port")
     parser.add_argument("--server-repeats", type=int, default=20)
+    parser.add_argument("--inside", action="store_true", help="with the view inside the network open")
     args = parser.parse_args()
 
     process, url = (None, args.url) if args.url else start_app()
     try:
         load_before = os.getloadavg()
-        strokes = measure_browser(url, args.strokes)
+        strokes = measure_browser(url, args.strokes, args.inside)
         load_after = os.getloadavg()
     finally:
         if process:
@@ -241,6 +261,8 @@ def main() -> None:
     print(summary("  round trip of the call", round_trip))
     print(summary("  response -> on screen", to_screen))
     print(f"  strokes whose drawing was sent before the pointerup: {sum(not s['sent_after_up'] for s in strokes)}")
+    if args.inside:
+        print(summary("stroke end -> the view inside the network updated", [s["inside"] - s["up"] for s in strokes]))
     print(f"server-side predict ({model}):")
     print(summary("  decode + to_mnist", preprocess, (50, 99)))
     print(summary("  read_drawing: decode + to_mnist + forward", total, (50, 99)))

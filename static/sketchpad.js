@@ -220,6 +220,14 @@ function end() {
 canvas.addEventListener("pointerup", end);
 canvas.addEventListener("pointercancel", end);
 
+// The tools' words in the browser's language, as Gradio chooses the page's (see texts.py).
+if ((navigator.language || "").toLowerCase().startsWith("zh")) {
+  element.querySelector(".undo").textContent = "撤销";
+  element.querySelector(".clear").textContent = "清除";
+  canvas.setAttribute("aria-label", "用鼠标或手指在这里写一个数字");
+  element.querySelector(".photo-note").innerHTML = "正在识别下面的照片。<br>在这里写字，改为识别手写。";
+}
+
 element.querySelector(".undo").addEventListener("click", () => {
   strokes.pop();
   paintNow();

@@ -46,6 +46,7 @@ def test_a_chinese_browser_sees_chinese_and_an_english_one_english(browser, app_
         expect(chinese.get_by_role("tab", name="重新训练")).to_be_visible()
         expect(chinese.get_by_text("比较所有模型")).to_be_visible()
         expect(chinese.locator("#prediction")).to_contain_text("还没有画：写一个数字吧。")
+        expect(chinese.locator(".sketch-tools .clear")).to_have_text("清除")
         draw(chinese, ONE)
         expect(answer(chinese)).to_have_text("1")
         expect(chinese.locator("#prediction .detail")).to_have_text(re.compile("^(确定|比较确定|不确定)$"))
@@ -58,6 +59,7 @@ def test_a_chinese_browser_sees_chinese_and_an_english_one_english(browser, app_
 
         expect(english.get_by_role("tab", name="Draw")).to_be_visible()
         expect(english.locator("#prediction")).to_contain_text("Nothing drawn yet: draw a digit.")
+        expect(english.locator(".sketch-tools .clear")).to_have_text("Clear")
         draw(english, ONE)
         expect(english.locator("#prediction .detail")).to_have_text(re.compile("^(sure|fairly sure|unsure)$"))
         english.locator("#keep-drawing").click()
