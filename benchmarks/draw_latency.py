@@ -17,7 +17,7 @@ default model: decode the PNG data URL + mnist_core.to_mnist, and all of read_dr
 
 With --inside, the view "Inside the network" is open while it draws (it is then computed after
 every stroke), and it also measures stroke end -> that view updated (its first change after the
-pointerup; the benchmark waits for it after each stroke).
+pointerup: new layer pictures in it; the benchmark waits for them after each stroke).
 
     python benchmarks/draw_latency.py [--strokes 60] [--url http://127.0.0.1:7860] [--inside]
 """
@@ -48,11 +48,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 # animation frame at which #prediction shows it.
 PAGE_PROBE = """
 window.bench = {ups: [], requests: []};
-window.insides = [];  // when the view inside the network changed (with --inside)
+window.insides = [];  // when new layer pictures were put in the view inside the network (with --inside)
 new MutationObserver((changes) => {
-  const inView = (c) => (c.target.closest ? c.target : c.target.parentElement)?.closest("#inside");
-  if (changes.some(inView)) window.insides.push(performance.now());
-}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+  const picture = (node) => node.matches?.("#inside section.layer, #inside section.layer img") ||
+    node.querySelector?.("section.layer");
+  const fresh = (c) => c.type === "attributes" ? picture(c.target) : [...c.addedNodes].some(picture);
+  if (changes.some(fresh)) window.insides.push(performance.now());
+}).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ["src"]});
 const shown = () => document.querySelector("#prediction .digit")?.textContent;
 window.addEventListener("pointerup", () => {
   window.bench.ups.push({up: performance.now(), before: shown(), requests: window.bench.requests.length});
@@ -218,7 +220,7 @@ def measure_server(payloads: list[str], repeats: int) -> tuple[list[float], list
             draw_tab.to_tensor(payload)
             draw_tab._read_number.cache_clear()  # each drawing read afresh, as a new stroke is
             t1 = time.perf_counter()
-            draw_tab.read_drawing({"image": payload, "model": model_id})
+            draw_tab.read_drawing({"image": payload, "model": model_id}, None)  # no page: its session is "none"
             t2 = time.perf_counter()
             preprocess.append((t1 - t0) * 1000)
             total.append((t2 - t1) * 1000)
