@@ -3,13 +3,16 @@ how fast the Draw tab still answers while it runs.
 
     MNIST_ROOT=../shared/data python benchmarks/retrain_short.py [--architecture ID] [--preset short|tutorial]
                                                                   [--epochs N] [--lr LR] [--train-size N] [--start S]
+                                                                  [--runs N]
 
 It runs the preset exactly as the app does (mnist_core.retrain: one training thread, in
 the background, in a fresh process so MNIST is loaded as on a server's first run), while
 the main thread keeps predicting one drawing after another as the Draw tab does
 (decode a PNG, mnist_core.to_mnist, forward through the app's default network). The
 target: >= 99.0% MNIST test accuracy within 60 s on 2 CPU cores. Nothing is saved: the
-user data folder is a fresh temporary one, so no user drawings are mixed in.
+user data folder is a fresh temporary one, so no user drawings are mixed in. With --runs 2,
+the same run again in the same process: what a server's later runs take (the shipped network's
+validation answers, which every run compares with, are then known).
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     for name, kind in [("epochs", int), ("lr", float), ("train-size", int), ("start", str)]:
         parser.add_argument(f"--{name}", type=kind, help="instead of the preset's")
+    parser.add_argument("--runs", type=int, default=1, help="the same run again, in the same process")
     args = parser.parse_args()
 
     torch.set_num_threads(1)  # as app.py: one core answers, the other trains
@@ -80,7 +84,14 @@ def main() -> None:
                                       else mnist_core.list_models()[0])
     png = drawing()
     idle = [predict_once(predictor, png) for _ in range(200)]
+    for number in range(1, args.runs + 1):
+        if args.runs > 1:
+            print(f"run {number} of {args.runs}:")
+        one_run(args, settings, predictor, png, idle)
 
+
+def one_run(args: argparse.Namespace, settings: rt.RetrainSettings, predictor: torch.nn.Module, png: bytes,
+            idle: list[float]) -> None:
     done = threading.Event()
     during: list[float] = []
     run: rt.Run | None = None

@@ -543,12 +543,16 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     user = UserScores(weight, len(train_x), len(held_x))
     before: list[float | None] = [None] * 10
     shipped = None
+    start_accuracy: bool | float = True  # fit measures the starting network's validation accuracy...
     if shipped_path.exists():
         shipped = build_model(s.architecture)
         load_weights(shipped, shipped_path)
         user.trained_before = _accuracy(shipped, train_x, train_y)
         user.held_out_before = _accuracy(shipped, held_x, held_y)
-        before = per_digit_accuracy(shipped, data.val_images, data.val_labels)
+        shipped_logits = shipped_val_logits(s.architecture, shipped_path.stat().st_mtime_ns)
+        before = _per_digit(shipped_logits, data.val_labels)
+        if s.start == "shipped":  # ... unless it is the shipped one, measured already
+            start_accuracy = (shipped_logits.argmax(1) == data.val_labels).float().mean().item()
 
     def on_progress(p: Progress) -> None:
         job.progress = p
@@ -559,7 +563,7 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
                  should_stop=job.stop.is_set, time_budget_s=min(s.time_budget_s, TIME_CAP_S),
                  report_every=report_every or max(10, min(300, steps // 50)),
                  extra_images=train_x if len(train_x) else None, extra_labels=train_y, extra_weight=max(weight, 1),
-                 validate_first=True, teacher=shipped if s.start == "shipped" and s.remember else None,
+                 validate_first=start_accuracy, teacher=shipped if s.start == "shipped" and s.remember else None,
                  remember=s.remember)
     if job.abandoned:
         return None
@@ -577,8 +581,8 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     user.trained_after = _accuracy(model, train_x, train_y)
     user.held_out_after = _accuracy(model, held_x, held_y)
     # Its temperature, for calibrated confidences (reading.py), and each digit's accuracy (the check
-    # before keeping): both from one pass over the validation digits.
-    val_logits = predict_logits(model, data.val_images)
+    # before keeping): both from fit's last pass over the validation digits, made with these weights.
+    val_logits = result.val_logits if result.val_logits is not None else predict_logits(model, data.val_images)
     temperature = round(fit_temperature(val_logits, data.val_labels), 4)
     after = _per_digit(val_logits, data.val_labels)
     per_digit = [DigitChange(d, before[d], after[d]) for d in range(10)]
@@ -587,6 +591,15 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     return Run(s, model, result, (predicted == labels).float().mean().item(), confusion, mistakes, user, temperature,
                cancelled=cancelled, out_of_time=result.stopped_early and not cancelled,
                seconds=time.perf_counter() - start, per_digit=per_digit, workspace=job.workspace)
+
+
+@functools.lru_cache(maxsize=len(SPECS))
+def shipped_val_logits(architecture: str, file_version: int) -> torch.Tensor:
+    """The shipped network's logits on the MNIST validation digits, computed once per process (and
+    weights file version): every run compares with them, and a fine-tune starts from them."""
+    shipped = build_model(architecture)
+    load_weights(shipped, weights_path(architecture))
+    return predict_logits(shipped, mnist().val_images)
 
 
 def per_digit_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> list[float]:

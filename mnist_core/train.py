@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.data import DataUnavailable, MnistData, augment, load_mnist, to_float
-from mnist_core.evaluate import accuracy, temperature_of
+from mnist_core.evaluate import accuracy, predict_logits, temperature_of
 from mnist_core.models import SPECS, Recipe, build_model, count_parameters
 from mnist_core.styles import with_styled_digits
 from mnist_core.weights import save_weights, weights_path
@@ -50,6 +50,7 @@ class FitResult:
     elapsed_s: float
     stopped_early: bool  # cancelled or out of time
     history: list[Progress]
+    val_logits: torch.Tensor | None = None  # the last validation's logits [N, 10]: the trained network's, on the CPU
 
 
 def pick_device() -> torch.device:
@@ -81,7 +82,7 @@ def fit(
     extra_images: torch.Tensor | None = None,
     extra_labels: torch.Tensor | None = None,
     extra_weight: int = 1,
-    validate_first: bool = False,
+    validate_first: bool | float = False,
     teacher: nn.Module | None = None,
     remember: float = 0.0,
 ) -> FitResult:
@@ -90,7 +91,8 @@ def fit(
     `extra_images`/`extra_labels` (uint8 [M, 28, 28], int64 [M]) are mixed into every
     epoch `extra_weight` times over, so that a few dozen of a user's own drawings count
     beside 55,000 MNIST digits. `validate_first` also reports the validation accuracy before
-    the first step (epoch 0), where a curve of it starts.
+    the first step (epoch 0), where a curve of it starts: True measures it, a float is that
+    accuracy already known (a fine-tune's starting network, measured before).
 
     `teacher` (the network a fine-tune starts from) and `remember` > 0: on the training set's
     own digits (not the extras), the loss also pulls the answers towards the teacher's
@@ -131,8 +133,11 @@ def fit(
         if on_progress:
             on_progress(progress)
 
-    if validate_first:
+    if validate_first is True:
         report(accuracy(model, data.val_images, data.val_labels, device=device))
+    elif validate_first is not False:
+        report(float(validate_first))
+    val_logits = None
     for epoch in range(recipe.epochs):
         model.train()
         order = torch.randperm(len(images), generator=generator)
@@ -165,12 +170,14 @@ def fit(
             if out_of_time or (should_stop and should_stop()):
                 stopped_early = True
                 break
-        val_accuracy = accuracy(model, data.val_images, data.val_labels, device=device)
+        val_logits = predict_logits(model, data.val_images, device).cpu()
+        val_accuracy = (val_logits.argmax(1) == data.val_labels).float().mean().item()
         report(val_accuracy)
         if stopped_early:
             break
     model.eval()
-    return FitResult(step, step / steps_per_epoch, val_accuracy, time.perf_counter() - start, stopped_early, history)
+    return FitResult(step, step / steps_per_epoch, val_accuracy, time.perf_counter() - start, stopped_early, history,
+                     val_logits)
 
 
 def weights_metadata(model_id: str, base_model: str, model: nn.Module, recipe: Recipe, seed: int,
