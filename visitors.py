@@ -70,7 +70,8 @@ def welcome(browser_id: object, profile: gr.OAuthProfile | None, request: gr.Req
     move_into(Workspace.for_owner(f"session:{request.session_hash}"), workspace)
     if owner != anonymous:
         move_into(Workspace.for_owner(anonymous), workspace)
-    workspace.touch()
+    if workspace.root.exists():  # a visitor who never keeps anything gets no folder
+        workspace.touch()
     with _lock:
         _owners.pop(request.session_hash, None)
         _owners[request.session_hash] = owner

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,17 +41,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list
 
 
 def give_to_visitor(context: BrowserContext, url: str, folder: Path, staged: Path) -> list[str]:
-    """Load a first page in `context` (a visitor: its browser's id makes it a workspace, see
-    visitors.py), and put the staged models into that workspace, as if it had retrained them."""
+    """Load a first page in `context` (a visitor, known by its browser's id, see visitors.py), keep a
+    drawing (which makes the visitor's workspace), and put the staged models into that workspace, as
+    if the visitor had retrained them."""
     before = set((folder / "workspaces").glob("*")) if (folder / "workspaces").exists() else set()
-    page = context.new_page()
-    page.goto(url)
-    deadline = time.monotonic() + 120
-    while not (new := set((folder / "workspaces").glob("*")) - before if (folder / "workspaces").exists() else set()):
-        assert time.monotonic() < deadline, "the page's workspace was never made"
-        time.sleep(0.1)
-    (workspace,) = new
+    page = open_page(context, url)
     page.wait_for_function("() => localStorage.getItem('sketchlab-visitor')")  # the browser keeps its id
+    draw(page, ONE)
+    expect(answer(page)).to_have_text("1")
+    page.locator("#correct-digit").get_by_label("1", exact=True).check()
+    page.locator("#keep-drawing").click()
+    expect(page.locator("#correction-note")).to_contain_text("Kept as a 1")
+    (workspace,) = set((folder / "workspaces").glob("*")) - before
     (workspace / "models").mkdir(exist_ok=True)
     for path in sorted(staged.glob("*.safetensors"), key=lambda p: p.stat().st_mtime):
         shutil.copy2(path, workspace / "models" / path.name)

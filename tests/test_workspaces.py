@@ -331,3 +331,12 @@ def test_a_server_killed_during_a_training_loses_nothing_saved_before(killable: 
     assert result["label"] == "0"
     config = json.load(urllib.request.urlopen(url + "config", timeout=30))
     assert config["components"]  # and the page loads
+
+
+def test_a_visitor_who_keeps_nothing_gets_no_folder(data_dir: Path) -> None:
+    """Every page load (a crawler's too) would otherwise leave an empty folder that no disk budget evicts."""
+    for i in range(3):
+        page = Request(session_hash=f"passer-by-{i}")
+        visitors.welcome(None, None, page)
+        assert not visitors.workspace_of(page).root.exists()
+    assert not (data_dir / "workspaces").exists()
