@@ -50,9 +50,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--user-share", type=float, help=f"share of an epoch the corrections make (default {rt.USER_SHARE})")
     parser.add_argument("--remember", type=float, help="distillation weight towards the shipped network (default: the preset's)")
+    parser.add_argument("--replay", type=float, help=f"MNIST digits of the confused class per correction (default {rt.REPLAY})")
     args = parser.parse_args()
     if args.user_share is not None:
         rt.USER_SHARE = args.user_share
+    if args.replay is not None:
+        rt.REPLAY = args.replay
     torch.set_num_threads(2)
 
     rng = np.random.default_rng(args.seed)
@@ -88,7 +91,7 @@ def main() -> None:
 
     print(f"short retrain of {settings.architecture}: {run.fit.epochs:.2f} epochs in {run.seconds:.0f} s "
           f"(training {run.fit.elapsed_s:.0f} s), corrections each counted {run.user.weight}x, "
-          f"remember {settings.remember}")
+          f"remember {settings.remember}, replay {rt.REPLAY}")
     print("| | before | after |\n| --- | ---: | ---: |")
     print(f"| held-out 1s of the style (read as 1) | {share(before, held_style, 1)} | {share(after, held_style, 1)} |")
     print(f"| all held-out pen-digit 1s | {share(before, held_ones, 1)} | {share(after, held_ones, 1)} |")

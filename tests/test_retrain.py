@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from gradio_client import Client, handle_file
 from gradio_client.utils import Status
 from PIL import Image, ImageDraw
@@ -567,3 +568,18 @@ def test_a_model_file_that_does_not_fit_its_network_gets_a_clear_message(client:
             client.predict(handle_file(digit_png(tmp_path / "1.png")), "convnet-bn-0000-abcd", api_name="/predict")
     finally:
         path.unlink()
+
+
+def test_the_digit_a_correction_was_mistaken_for_is_replayed(data_dir: Path) -> None:
+    """Learning "this is a 1" must not become "less of a 7": MNIST 7s come with 1s read as 7."""
+    shipped = mnist_core.load_model("convnet-bn")
+    data = rt.mnist()
+    sevens = data.train_images[data.train_labels == 7][:3]
+    ones = data.train_images[data.train_labels == 1][:2]
+    images = torch.cat([sevens, ones])
+    labels = torch.tensor([1, 1, 1, 1, 1])  # three 7s said to be 1s (read as 7), two real 1s (read right)
+    x, y = rt.replay_confused(shipped, images, labels, weight=4, seed=0)
+    assert y.tolist() == [7] * round(rt.REPLAY * 4 * 3)
+    assert all(any(torch.equal(image, known) for known in data.train_images[data.train_labels == 7]) for image in x[:3])
+    assert len(rt.replay_confused(shipped, ones, torch.tensor([1, 1]), weight=4, seed=0)[0]) == 0  # read right
+    assert len(rt.replay_confused(None, images, labels, weight=4, seed=0)[0]) == 0  # no shipped network
