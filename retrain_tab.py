@@ -81,12 +81,14 @@ WORKSPACE_NOTE = (
     "offered), they stay with your account._")
 
 
-def _waiting_words(waiting: rt.Waiting) -> str:
-    running = f"Another training is running ({html.escape(waiting.running)})" if waiting.running else \
-        "Another training is finishing"
-    more = f", and {waiting.ahead - 1} more wait before yours" if waiting.ahead > 1 else ""
-    return (f"**Waiting for its turn.** {running}{more}; one runs at a time on this server. "
-            "Yours starts when it ends; **Cancel** takes it off the queue.")
+def _waiting_words(waiting: rt.Waiting, request: Any = None) -> str:
+    running = html.escape(waiting.running) if waiting.running else say("finishing", request)
+    more = say(", and {count} more wait before yours", request, count=waiting.ahead - 1) if waiting.ahead > 1 else ""
+    return say(WAITING, request, running=running, more=more)
+
+
+WAITING = ("**Waiting for its turn.** Another training is running ({running}){more}; one runs at a time on this "
+           "server. Yours starts when it ends; **Cancel** takes it off the queue.")
 
 
 def _percent(x: float | None) -> str:
@@ -322,12 +324,11 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             rt.make_settings(**values(given))
             waiting_for = rt.expect(owner_of(request))
         except rt.RetrainError as error:
-            gr.Warning(str(error))
+            gr.Warning(say(str(error), request))
             raise gr.Error(str(error), visible=False, print_exception=False) from None
         if waiting_for:
-            return (f"**Waiting for its turn.** Another training is running ({html.escape(waiting_for)}); "
-                    "one runs at a time on this server. Yours starts when it ends; **Cancel** takes it off the queue.")
-        return "Starting…"
+            return say(WAITING, request, running=html.escape(waiting_for), more="")
+        return say("Starting…", request)
 
     def train(given: dict, request: gr.Request) -> Iterator[dict]:
         try:
@@ -339,7 +340,8 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         # The x axis spans the whole run, so the curves grow across it; a new x_lim also makes the
         # plots render afresh, from blank tables that name every series (see _table).
         blank_loss, blank_accuracy = _curves([])
-        yield {status: f"Starting: loading MNIST{' and your drawings' if settings.use_user_samples else ''}…",
+        yield {status: say("Starting: loading MNIST and your drawings…" if settings.use_user_samples
+                           else "Starting: loading MNIST…", request),
                loss_plot: gr.LinePlot(blank_loss, x_lim=[0, settings.epochs]),
                accuracy_plot: gr.LinePlot(blank_accuracy, x_lim=[0, settings.epochs]),
                summary: "", keep_row: gr.Row(visible=False), new_model: "", pending: None}
@@ -348,7 +350,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         try:
             for update in rt.retrain(settings, owner=owner_of(request), workspace=workspace_of(request)):
                 if isinstance(update, rt.Waiting):
-                    yield {status: _waiting_words(update)}
+                    yield {status: _waiting_words(update, request)}
                     continue
                 if isinstance(update, Progress):
                     history.append(update)
@@ -357,17 +359,20 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                         shown_at = time.monotonic()
                         loss, accuracy = _curves(history)
                         if rt.stopping(owner_of(request)):
-                            text = (f"**Stopping** at step {update.step} of {update.total_steps}; then it is tested "
-                                    "on the MNIST test digits and you can keep it or throw it away…")
+                            text = say("**Stopping** at step {step} of {steps}; then it is tested on the MNIST test "
+                                       "digits and you can keep it or throw it away…", request,
+                                       step=update.step, steps=update.total_steps)
                         elif update.step == 0:  # fit's first report: the starting network, validated
-                            text = (f"Training {settings.architecture}: it starts at {update.val_accuracy:.1%} "
-                                    "validation accuracy…")
+                            text = say("Training {network}: it starts at {accuracy} validation accuracy…", request,
+                                       network=settings.architecture, accuracy=f"{update.val_accuracy:.1%}")
                         elif update.step == update.total_steps:
-                            text = "Trained: now testing it on the 10,000 MNIST test digits…"
+                            text = say("Trained: now testing it on the 10,000 MNIST test digits…", request)
                         else:
-                            text = (f"Training {settings.architecture}: step {update.step} of {update.total_steps} "
-                                    f"({update.step / update.total_steps:.0%}), epoch {update.epoch:.2f} of "
-                                    f"{settings.epochs}, loss {update.loss:.3f}, about {left:.0f} s left.")
+                            text = say("Training {network}: step {step} of {steps} ({share}), epoch {epoch} of "
+                                       "{epochs}, loss {loss}, about {left} s left.", request,
+                                       network=settings.architecture, step=update.step, steps=update.total_steps,
+                                       share=f"{update.step / update.total_steps:.0%}", epoch=f"{update.epoch:.2f}",
+                                       epochs=settings.epochs, loss=f"{update.loss:.3f}", left=f"{left:.0f}")
                         yield {status: text, loss_plot: loss, accuracy_plot: accuracy}
                     continue
                 run = update
@@ -375,24 +380,27 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                 results = {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run),
                            confusion: _confusion(run), mistakes: _mistakes(run)}
                 if run.cancelled:
-                    yield {**results, status: f"Cancelled. MNIST test accuracy so far: **{run.test_accuracy:.1%}**. "
-                                              "Keep this network or throw it away?",
+                    yield {**results, status: say("Cancelled. MNIST test accuracy so far: **{accuracy}**. Keep this "
+                                                  "network or throw it away?", request,
+                                                  accuracy=f"{run.test_accuracy:.1%}"),
                            keep_row: gr.Row(visible=True), pending: run}
                 elif run.worse_digits:  # not kept without asking
-                    yield {**results, status: f"**Careful**: {_worse_words(run)}. MNIST test accuracy "
-                                              f"**{run.test_accuracy:.1%}**. Keep it anyway, or throw it away?",
+                    yield {**results, status: say("**Careful**: {worse}. MNIST test accuracy **{accuracy}**. Keep it "
+                                                  "anyway, or throw it away?", request, worse=_worse_words(run),
+                                                  accuracy=f"{run.test_accuracy:.1%}"),
                            keep_row: gr.Row(visible=True), pending: run}
                 else:
                     model_id = rt.save_run(run)
                     yield {**results, new_model: model_id, pending: None,
-                           status: f"Done: MNIST test accuracy **{run.test_accuracy:.1%}**. Saved as "
-                                   f"**{model_id}**, now in the Draw tab's list of networks."}
+                           status: say("Done: MNIST test accuracy **{accuracy}**. Saved as **{model}**, now in the "
+                                       "Draw tab's list of networks.", request, accuracy=f"{run.test_accuracy:.1%}",
+                                       model=model_id)}
         except rt.Cancelled as error:  # before it started
-            gr.Info(str(error))
-            yield {status: str(error)}
-        except rt.RetrainError as error:  # too many models, the slot busy for too long, ...
-            gr.Warning(str(error))
-            yield {status: str(error)}
+            gr.Info(say(str(error), request))
+            yield {status: say(str(error), request)}
+        except rt.RetrainError as error:  # too many models, the line full, ...
+            gr.Warning(say(str(error), request))
+            yield {status: say(str(error), request)}
         except Exception as error:
             log.exception("retraining failed")
             gr.Warning(f"Training failed, nothing was saved: {error}", title="Training failed")
@@ -402,40 +410,41 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         """Answers at once: the status says what happens (a running run stops after its step)."""
         outcome = rt.cancel(owner_of(request))
         if outcome == "stopping":
-            return "**Stopping** after the current step; then you can keep what was trained so far or throw it away."
+            return say("**Stopping** after the current step; then you can keep what was trained so far or throw "
+                       "it away.", request)
         if outcome == "unqueued":
-            return "Cancelled: taken off the queue, it will not start."
-        gr.Info("You have no training running.")
+            return say("Cancelled: taken off the queue, it will not start.", request)
+        gr.Info(say("You have no training running.", request))
         return gr.skip()
 
-    def keep(run: rt.Run | None) -> tuple[Any, ...]:
+    def keep(run: rt.Run | None, request: gr.Request) -> tuple[Any, ...]:
         if run is None:
-            gr.Warning("There is nothing to keep: train a network first.")
+            gr.Warning(say("There is nothing to keep: train a network first.", request))
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
             model_id = rt.save_run(run)
         except rt.RetrainError as error:
-            gr.Warning(str(error))
+            gr.Warning(say(str(error), request))
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return (f"Kept as **{model_id}**, now in the Draw tab's list of networks.", model_id,
+        return (say("Kept as **{model}**, now in the Draw tab's list of networks.", request, model=model_id), model_id,
                 gr.Row(visible=False), None)
 
-    def discard() -> tuple[Any, ...]:
-        return "Thrown away: nothing was saved.", "", gr.Row(visible=False), None
+    def discard(request: gr.Request) -> tuple[Any, ...]:
+        return say("Thrown away: nothing was saved.", request), "", gr.Row(visible=False), None
 
-    def ask_to_delete(model_id: str | None) -> tuple[Any, Any]:
+    def ask_to_delete(model_id: str | None, request: gr.Request) -> tuple[Any, Any]:
         if not model_id:
-            gr.Warning("Choose the model to delete first.")
+            gr.Warning(say("Choose the model to delete first.", request))
             return gr.skip(), gr.skip()
-        return f"Delete **{html.escape(model_id)}** for good?", gr.Row(visible=True)
+        return say("Delete **{model}** for good?", request, model=html.escape(model_id)), gr.Row(visible=True)
 
     def delete_model(model_id: str | None, request: gr.Request) -> str:
         try:
             rt.delete_retrained_model(model_id, workspace_of(request))
         except rt.RetrainError as error:
-            gr.Warning(str(error))
+            gr.Warning(say(str(error), request))
             return gr.skip()
-        gr.Info(f"Deleted {html.escape(model_id)}.")
+        gr.Info(say("Deleted {model}.", request, model=html.escape(model_id)))
         return ""
 
     def select_sample(ids: list[str], event: gr.SelectData) -> tuple[str | None, str]:
@@ -452,7 +461,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                 raise UserSampleError("Select a drawing first (click it in the gallery), then delete it.")
             delete_user_sample(sample_id, workspace_of(request))
         except UserSampleError as error:
-            gr.Warning(str(error))
+            gr.Warning(say(str(error), request))
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return _samples_update(digit, request)
 

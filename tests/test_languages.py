@@ -56,6 +56,8 @@ def test_a_chinese_browser_sees_chinese_and_an_english_one_english(browser, app_
         chinese.get_by_role("tab", name="重新训练").click()
         expect(chinese.get_by_role("button", name="开始")).to_be_visible()
         expect(chinese.get_by_text("包括你纠正过的图（0）")).to_be_visible()
+        chinese.get_by_role("button", name="取消").click()  # nothing to cancel: said in Chinese
+        expect(chinese.get_by_text("你没有正在运行的训练。")).to_be_visible()
 
         expect(english.get_by_role("tab", name="Draw")).to_be_visible()
         expect(english.locator("#prediction")).to_contain_text("Nothing drawn yet: draw a digit.")
