@@ -2,7 +2,8 @@
 
 `python app.py` serves the app on GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (Gradio's defaults
 otherwise), as a Hugging Face Space does. This file assembles the page from one module per tab
-(draw_tab.py, retrain_tab.py) and sets how the server queues its work.
+or view (the ui package: ui/draw_tab.py, ui/retrain_tab.py, ...) and sets how the server
+queues its work.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import gradio as gr
 import torch
 
 import mnist_core
-from draw_tab import STATIC, draw_tab, model_choices, reading
 from mnist_core.workspaces import remove_partial_files
-from retrain_tab import retrain_tab
-from texts import I18N, t
-from visitors import goodbye, sign_in_offered, visitor_state, welcome
+from ui.draw_tab import STATIC, draw_tab, model_choices, reading
+from ui.retrain_tab import retrain_tab
+from ui.texts import I18N, t
+from ui.visitors import goodbye, sign_in_offered, visitor_state, welcome
 
 with gr.Blocks(title="MNIST Sketch Lab") as demo:
     gr.Markdown(t("# MNIST Sketch Lab\nDraw a digit (0–9) and watch the networks guess while you draw."))

@@ -210,7 +210,7 @@ def measure_server(payloads: list[str], repeats: int) -> tuple[list[float], list
     import torch
 
     import app  # noqa: F401 - loads every model, sets torch's threads as the server does
-    import draw_tab
+    from ui import draw_tab
 
     model_id = draw_tab.most_accurate()
     preprocess, total = [], []

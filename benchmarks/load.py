@@ -13,7 +13,7 @@ latency p50/p90/p99/max, throughput, whether the retrain was still training when
 ended, and the server's resident and peak memory. The retrain is then cancelled.
 
 Then the live path (unless --no-drawers): how many people can draw at once, each sending the
-canvas's drawing to its server function (read_drawing, as static/sketchpad.js does) 10 times a
+canvas's drawing to its server function (read_drawing, as ui/static/sketchpad.js does) 10 times a
 second for DRAW_S seconds, with the answer's p95 within 50 ms: 1, 2, 4, 6, ... people until it
 is not, each timed from a client of its own (plain HTTP, as the page's fetch).
 

@@ -29,9 +29,8 @@ REQUIREMENTS = ROOT / "requirements.txt"
 APP = ROOT / "app.py"
 CI_SCRIPT = ROOT / ".ci" / "run"
 # Files whose imports the Space must install: the app and everything it imports from the repo.
-RUNTIME_SOURCES = [APP, ROOT / "draw_tab.py", ROOT / "retrain_tab.py", ROOT / "visitors.py", ROOT / "inside_view.py", ROOT / "texts.py",
-                   *sorted((ROOT / "mnist_core").glob("*.py"))]
-LOCAL_MODULES = {"app", "draw_tab", "retrain_tab", "visitors", "inside_view", "texts", "mnist_core"}
+RUNTIME_SOURCES = [APP, *sorted((ROOT / "ui").glob("*.py")), *sorted((ROOT / "mnist_core").glob("*.py"))]
+LOCAL_MODULES = {"app", "ui", "mnist_core"}
 HF_COLOURS = {"red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray"}
 HF_MAX_SHORT_DESCRIPTION = 60
 HF_MAX_FILE_BYTES = 10 * 1024 * 1024  # larger files need Git LFS on the Hugging Face Hub

@@ -134,7 +134,7 @@ def test_the_view_follows_the_drawing_in_the_browser(browser, app_url: str) -> N
 
 
 def test_the_card_says_what_the_network_is_and_how_it_does(networks: dict[str, nn.Module]) -> None:
-    from inside_view import REAL_STYLE, card_markdown
+    from ui.inside_view import REAL_STYLE, card_markdown
 
     lenet = card_markdown(networks["lenet5"], "lenet5", mnist_core.model_info("lenet5"))
     assert "44,426 parameters, from tutorial 001" in lenet and "MNIST test accuracy: **99.12%**" in lenet

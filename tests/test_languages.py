@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from playwright.sync_api import expect
 
-import texts
+from ui import texts
 from conftest import open_page
 from test_browser import ONE, answer, draw
 

@@ -22,7 +22,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 import mnist_core
-import visitors
+from ui import visitors
 from conftest import ROOT, open_page, start_app, stop_app
 from mnist_core import retrain as rt
 from mnist_core import user_samples as us

@@ -23,7 +23,7 @@ from PIL import Image
 from mnist_core import inside
 from mnist_core.models import SPECS, count_parameters
 from mnist_core.weights import WEIGHTS_DIR
-from texts import t
+from ui.texts import t
 
 # Each shipped network's accuracy on handwriting that is not MNIST's, as benchmarks/real_style.py
 # measured it (--json weights/real_style.json): {set: {model id: accuracy}}.

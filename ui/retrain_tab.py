@@ -27,8 +27,8 @@ from mnist_core.train import Progress
 from mnist_core.user_samples import (DIGITS, HOLDOUT_MIN_SAMPLES, UserSampleError, count_user_samples,
                                      delete_user_sample, list_user_samples, max_samples, save_user_sample)
 from mnist_core.workspaces import QUOTA, Workspace
-from texts import say, t
-from visitors import owner_of, workspace_of
+from ui.texts import say, t
+from ui.visitors import owner_of, workspace_of
 
 log = logging.getLogger(__name__)
 
@@ -617,7 +617,7 @@ def retrain_api(architecture: str, epochs: int, lr: float | None = None, batch_s
         raise gr.Error(f"Training failed, nothing was saved: {error}") from None
 
 
-if __name__ == "__main__":  # the tab alone, for trying it out: python retrain_tab.py
+if __name__ == "__main__":  # the tab alone, for trying it out: python -m ui.retrain_tab
     with gr.Blocks(title="MNIST Sketch Lab: Retrain") as demo:
         retrain_tab()
     demo.launch()

@@ -34,10 +34,10 @@ from mnist_core.number import NumberReading, read_number
 from mnist_core.reading import NOT_A_DIGIT, Reading, is_a_digit, read
 from mnist_core.weights import WEIGHTS_DIR
 from mnist_core.workspaces import Workspace
-from inside_view import inside_view, show_filters, show_inside
-from retrain_tab import correction_control
-from texts import language, say, t
-from visitors import workspace_of
+from ui.inside_view import inside_view, show_filters, show_inside
+from ui.retrain_tab import correction_control
+from ui.texts import language, say, t
+from ui.visitors import workspace_of
 
 STATIC = Path(__file__).parent / "static"
 NOTHING_DRAWN = "Nothing drawn"  # the Label's value (and the API's answer) for an empty image
