@@ -51,6 +51,9 @@ def test_a_chinese_browser_sees_chinese_and_an_english_one_english(browser, app_
         expect(answer(chinese)).to_have_text("1")
         expect(chinese.locator("#prediction .detail")).to_have_text(re.compile("^(确定|比较确定|不确定)$"))
         expect(chinese.locator("#compare")).to_contain_text("置信度")
+        chinese.get_by_role("button", name=re.compile("^网络内部")).click()  # the view inside the network
+        expect(chinese.locator("#why")).to_contain_text("推向 1（回答）")
+        expect(chinese.locator("#card")).to_contain_text("MNIST 测试准确率")
         chinese.locator("#keep-drawing").click()  # no digit chosen: the warning, in Chinese
         expect(chinese.get_by_text("请先选择你写的数字")).to_be_visible()
         chinese.get_by_role("tab", name="重新训练").click()

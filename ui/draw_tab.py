@@ -500,13 +500,13 @@ def inside_of(opened: bool, image: str | None, model_id: str, conv_index: Any, r
         number = NumberReading([])
     x = number.digits[least_certain(number)].x if number.digits else None
     info = mnist_core.weights.read_metadata(model_file(model_id, ws))
-    return show_inside(get_model(model_id, ws), model_id, info, x, conv_index)
+    return show_inside(get_model(model_id, ws), model_id, info, x, conv_index, request)
 
 
 def filters_of(model_id: str, conv_index: Any, channel: Any, request: gr.Request) -> tuple[Any, str]:
     """The chosen convolution's feature map's filter weights, for the page's network."""
     ws = workspace_of(request)
-    return show_filters(get_model(reading_network(model_id, ws), ws), conv_index, channel)
+    return show_filters(get_model(reading_network(model_id, ws), ws), conv_index, channel, request)
 
 
 SKETCHPAD_HTML = """

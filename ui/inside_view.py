@@ -23,7 +23,7 @@ from PIL import Image
 from mnist_core import inside
 from mnist_core.models import SPECS, count_parameters
 from mnist_core.weights import WEIGHTS_DIR
-from ui.texts import t
+from ui.texts import say, t
 
 # Each shipped network's accuracy on handwriting that is not MNIST's, as benchmarks/real_style.py
 # measured it (--json weights/real_style.json): {set: {model id: accuracy}}.
@@ -31,7 +31,11 @@ REAL_STYLE: dict[str, dict[str, float]] = json.loads((WEIGHTS_DIR / "real_style.
 MAPS_SHOWN = 64  # feature maps drawn per layer (our own network has up to 192)
 TILE_PX = 42  # a feature map's side on screen
 STRIP_PER_ROW = 100  # a dense layer's units per row of its strip
-EMPTY = '<div class="inside-empty">Draw a digit: every layer of the network appears here.</div>'
+EMPTY = "Draw a digit: every layer of the network appears here."
+
+
+def empty_html(request: Any = None) -> str:
+    return f'<div class="inside-empty">{say(EMPTY, request)}</div>'
 
 
 def _png(pixels: torch.Tensor) -> str:
@@ -87,7 +91,7 @@ def heat_picture(attribution: torch.Tensor, x: torch.Tensor) -> str:
     return _png(rgb.repeat_interleave(6, 0).repeat_interleave(6, 1))
 
 
-def layers_html(views: list[inside.LayerView]) -> str:
+def layers_html(views: list[inside.LayerView], request: Any = None) -> str:
     """Every layer, in order: its name, output shape and parameters, and its picture."""
     parts = []
     for v in views:
@@ -98,49 +102,58 @@ def layers_html(views: list[inside.LayerView]) -> str:
                            f"<b>{p:.0%}</b></div>" for d, p in enumerate(probabilities.tolist()))
             picture = f'<div class="bars">{bars}</div>'
         elif v.is_maps:
-            more = f" (the first {MAPS_SHOWN} of {v.shape[0]})" if v.shape[0] > MAPS_SHOWN else ""
+            more = (say(" (the first {shown} of {count})", request, shown=MAPS_SHOWN, count=v.shape[0])
+                    if v.shape[0] > MAPS_SHOWN else "")
             picture = f'<img src="{maps_picture(v.output)}" alt="{v.shape[0]} feature maps{more}">{more}'
         else:
             picture = f'<img src="{strip_picture(v.output)}" alt="{v.output.numel()} values">'
-        params = f" · {v.parameters:,} parameters" if v.parameters else ""
+        params = " · " + say("{count} parameters", request, count=f"{v.parameters:,}") if v.parameters else ""
         parts.append(f'<section class="layer {v.kind}" data-kind="{v.kind}"><div class="layer-title">'
                      f"<b>{v.index}. {html.escape(v.name)}</b> <span>{shape}{params}</span></div>{picture}</section>")
     return "".join(parts)
 
 
-def why_html(why: inside.Attribution, x: torch.Tensor) -> str:
-    return ('<div class="why-title">Why this answer (Integrated Gradients, Captum): red ink pushed towards '
-            "the digit, blue away from it</div><div class=\"why-maps\">"
+def why_html(why: inside.Attribution, x: torch.Tensor, request: Any = None) -> str:
+    title = say("Why this answer (Integrated Gradients, Captum): red ink pushed towards the digit, blue away from it",
+                request)
+    answer = say("towards <b>{digit}</b> (the answer)", request, digit=why.answer)
+    runner_up = say("towards <b>{digit}</b> (the runner-up)", request, digit=why.runner_up)
+    return (f'<div class="why-title">{title}</div><div class="why-maps">'
             f'<figure><img src="{heat_picture(why.towards_answer, x)}" alt="towards {why.answer}">'
-            f"<figcaption>towards <b>{why.answer}</b> (the answer)</figcaption></figure>"
+            f"<figcaption>{answer}</figcaption></figure>"
             f'<figure><img src="{heat_picture(why.towards_runner_up, x)}" alt="towards {why.runner_up}">'
-            f"<figcaption>towards <b>{why.runner_up}</b> (the runner-up)</figcaption></figure></div>")
+            f"<figcaption>{runner_up}</figcaption></figure></div>")
 
 
-def card_markdown(model: torch.nn.Module, model_id: str, info: dict) -> str:
-    """The network's card: what it is, its layers, recipe, accuracies, and the tutorial's bug we fixed."""
+def card_markdown(model: torch.nn.Module, model_id: str, info: dict, request: Any = None) -> str:
+    """The network's card: what it is, its layers, recipe, accuracies, and the tutorial's bug we fixed
+    (that one in English: it is the network's docstring)."""
     base = info.get("base_model", model_id)
     spec = SPECS.get(base)
-    rows = [f"**{html.escape(str(info.get('name', model_id)))}** (`{model_id}`), "
-            f"{count_parameters(model):,} parameters" + (f", from {spec.source}" if spec else "") + "."]
+    name = f"**{html.escape(str(info.get('name', model_id)))}** (`{model_id}`)"
+    count = f"{count_parameters(model):,}"
+    rows = [say("{name}, {count} parameters, from {source}.", request, name=name, count=count, source=spec.source)
+            if spec else say("{name}, {count} parameters.", request, name=name, count=count)]
     accuracy = info.get("test_accuracy")
     if accuracy is not None:
-        rows.append(f"MNIST test accuracy: **{accuracy:.2%}**.")
+        rows.append(say("MNIST test accuracy: **{accuracy}**.", request, accuracy=f"{accuracy:.2%}"))
     real = {name: row[model_id] for name, row in REAL_STYLE.items() if name != "MNIST test" and model_id in row}
     if real:
-        rows.append("On handwriting that is not MNIST's (`benchmarks/real_style.py`): "
-                    + ", ".join(f"{name} {value:.1%}" for name, value in real.items()) + ".")
+        rows.append(say("On handwriting that is not MNIST's (`benchmarks/real_style.py`): {sets}.", request,
+                        sets=", ".join(f"{name} {value:.1%}" for name, value in real.items())))
     elif info.get("retrained"):
-        rows.append("Not measured on handwriting that is not MNIST's: `benchmarks/real_style.py` measures the shipped networks.")
+        rows.append(say("Not measured on handwriting that is not MNIST's: `benchmarks/real_style.py` measures the "
+                        "shipped networks.", request))
     recipe = info.get("recipe")
     if isinstance(recipe, dict):
-        rows.append(f"Recipe: {recipe.get('optimizer')} {recipe.get('lr')}, batch {recipe.get('batch_size')}, "
-                    f"{recipe.get('epochs')} epochs, {recipe.get('schedule')} schedule"
-                    + (", augmented" if recipe.get("augment") else "") + ".")
+        rows.append(say("Recipe: {optimizer} {lr}, batch {batch}, {epochs} epochs, {schedule} schedule{augmented}.",
+                        request, optimizer=recipe.get("optimizer"), lr=recipe.get("lr"), batch=recipe.get("batch_size"),
+                        epochs=recipe.get("epochs"), schedule=recipe.get("schedule"),
+                        augmented=say(", augmented", request) if recipe.get("augment") else ""))
     fix = inside.tutorial_fix(model)
     if fix:
-        rows.append(f"Fixed from the tutorial: {fix}")
-    table = ["| # | layer | output | parameters |", "| ---: | --- | --- | ---: |"]
+        rows.append(say("Fixed from the tutorial: {fix}", request, fix=fix))
+    table = [say("| # | layer | output | parameters |", request), "| ---: | --- | --- | ---: |"]
     for i, row in enumerate(inside.network_card(model)):
         table.append(f"| {i} | {row.layer} | {'×'.join(map(str, row.output_shape))} | {row.parameters:,} |")
     return "\n\n".join(rows) + "\n\n" + "\n".join(table)
@@ -171,7 +184,7 @@ def inside_view() -> InsideView:
     with gr.Accordion(t("Inside the network: every layer, and why this answer"), open=False, elem_id="inside-box") as box:
         with gr.Row():
             with gr.Column(scale=3):
-                layers = gr.HTML(EMPTY, elem_id="inside")
+                layers = gr.HTML(empty_html(), elem_id="inside")
             with gr.Column(scale=2):
                 why = gr.HTML("", elem_id="why")
                 with gr.Group():
@@ -185,20 +198,21 @@ def inside_view() -> InsideView:
 
 
 def show_inside(model: torch.nn.Module, model_id: str, info: dict, x: torch.Tensor | None,
-                conv_index: int | None) -> tuple[Any, ...]:
+                conv_index: int | None, request: Any = None) -> tuple[Any, ...]:
     """The view's outputs [layers, why, card, conv, channel, filters] for a drawing (x) read by a network."""
     names = inside.convolutions(model)
     chosen = conv_index if isinstance(conv_index, int) and 0 <= conv_index < len(names) else 0
     conv = gr.Dropdown(choices=[(name, i) for i, name in enumerate(names)], value=chosen if names else None,
                        visible=bool(names))
-    card = card_markdown(model, model_id, info)
+    card = card_markdown(model, model_id, info, request)
     if x is None:
-        return EMPTY, "", card, conv, gr.Slider(visible=bool(names)), ""
+        return empty_html(request), "", card, conv, gr.Slider(visible=bool(names)), ""
     views = inside.look_inside(model, x)
-    return layers_html(views), why_html(inside.attributions(model, x), x), card, conv, gr.skip(), gr.skip()
+    return (layers_html(views, request), why_html(inside.attributions(model, x), x, request), card, conv,
+            gr.skip(), gr.skip())
 
 
-def show_filters(model: torch.nn.Module, conv_index: Any, channel: Any) -> tuple[Any, str]:
+def show_filters(model: torch.nn.Module, conv_index: Any, channel: Any, request: Any = None) -> tuple[Any, str]:
     """The slider's range for the chosen convolution, and the chosen feature map's filter weights."""
     counts = inside.feature_map_counts(model)
     if not isinstance(conv_index, int) or not 0 <= conv_index < len(counts):
@@ -207,7 +221,8 @@ def show_filters(model: torch.nn.Module, conv_index: Any, channel: Any) -> tuple
     index = min(max(int(channel or 1), 1), count) - 1
     weights = inside.filters_of(model, conv_index, index)
     return (gr.Slider(1, max(count, 2), value=index + 1, step=1, visible=count > 1),
-            f'<img src="{filters_picture(weights)}" alt="filter weights"><div class="filter-note">feature map '
-            f"{index + 1}'s filter: {weights.shape[0]} input channel(s) of {weights.shape[1]}×{weights.shape[2]} "
-            "weights (white: the largest)</div>")
+            f'<img src="{filters_picture(weights)}" alt="filter weights"><div class="filter-note">'
+            + say("feature map {map}'s filter: {inputs} input channel(s) of {size} weights (white: the largest)",
+                  request, map=index + 1, inputs=weights.shape[0], size=f"{weights.shape[1]}×{weights.shape[2]}")
+            + "</div>")
 

@@ -93,6 +93,28 @@ ZH: dict[str, str] = {
         "{drawings} 张图、{megabytes} MB）；服务器空间不足时，最久没用的匿名内容会先被删除。用 Hugging Face "
         "登录后（如果提供），它们会保存在你的账号里。_",
     "Nothing drawn": "没有画",
+    # Inside the network
+    "Draw a digit: every layer of the network appears here.": "写一个数字：网络的每一层都会显示在这里。",
+    " (the first {shown} of {count})": "（共 {count} 个中的前 {shown} 个）",
+    "{count} parameters": "{count} 个参数",
+    "Why this answer (Integrated Gradients, Captum): red ink pushed towards the digit, blue away from it":
+        "为什么这样回答（积分梯度，Captum）：红色的笔迹把判断推向这个数字，蓝色的推离它",
+    "towards <b>{digit}</b> (the answer)": "推向 <b>{digit}</b>（回答）",
+    "towards <b>{digit}</b> (the runner-up)": "推向 <b>{digit}</b>（第二名）",
+    "{name}, {count} parameters, from {source}.": "{name}，{count} 个参数，来自 {source}。",
+    "{name}, {count} parameters.": "{name}，{count} 个参数。",
+    "MNIST test accuracy: **{accuracy}**.": "MNIST 测试准确率：**{accuracy}**。",
+    "On handwriting that is not MNIST's (`benchmarks/real_style.py`): {sets}.":
+        "在 MNIST 之外的手写数字上（`benchmarks/real_style.py`）：{sets}。",
+    "Not measured on handwriting that is not MNIST's: `benchmarks/real_style.py` measures the shipped networks.":
+        "没有在 MNIST 之外的手写数字上测量：`benchmarks/real_style.py` 只测量自带的网络。",
+    "Recipe: {optimizer} {lr}, batch {batch}, {epochs} epochs, {schedule} schedule{augmented}.":
+        "训练配方：{optimizer} {lr}，批大小 {batch}，{epochs} 轮，{schedule} 学习率策略{augmented}。",
+    ", augmented": "，使用数据增强",
+    "Fixed from the tutorial: {fix}": "相对教程修正的错误：{fix}",
+    "| # | layer | output | parameters |": "| # | 层 | 输出 | 参数 |",
+    "feature map {map}'s filter: {inputs} input channel(s) of {size} weights (white: the largest)":
+        "特征图 {map} 的滤波器：{inputs} 个输入通道，每个 {size} 个权重（白色：最大）",
     # The Retrain tab, while it is used
     "Starting…": "开始……",
     "Starting: loading MNIST and your drawings…": "开始：正在加载 MNIST 和你的图……",
