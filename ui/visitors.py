@@ -31,8 +31,10 @@ _lock = threading.Lock()
 
 
 def browser_secret() -> str:
-    """The key that encrypts the browser's id in its localStorage: $SKETCHLAB_SECRET, else one made
-    once and kept in the user data folder, so that ids stay readable across restarts."""
+    """The key of the browser's id in its localStorage: $SKETCHLAB_SECRET, else one made once and kept
+    in the user data folder, so that ids stay readable across restarts. Gradio sends it to the page
+    (which encrypts with it): it hides the id from other sites, not from the browser's user; the id
+    itself, 128 random bits, is what keeps one visitor's work from another."""
     if os.environ.get(SECRET_ENV):
         return os.environ[SECRET_ENV]
     path = user_data_dir() / ".browser-secret"
