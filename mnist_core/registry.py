@@ -19,7 +19,7 @@ from torch import nn
 
 from mnist_core.models import SPECS, build_model
 from mnist_core.weights import WEIGHTS_DIR, WeightsError, load_weights, read_metadata, weights_path
-from mnist_core.workspaces import USER_DATA_ENV, Workspace, local_or, user_data_dir  # noqa: F401 (re-exported)
+from mnist_core.workspaces import USER_DATA_ENV, Workspace, local_or  # noqa: F401 (USER_DATA_ENV: re-exported)
 
 MODEL_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import torch
 from gradio_client import Client, handle_file
-from gradio_client.utils import Status
 from PIL import Image, ImageDraw
 
 import mnist_core
