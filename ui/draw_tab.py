@@ -71,11 +71,16 @@ def model_file(model_id: str, ws: Workspace | None) -> Path:
 
 def get_model(model_id: str, ws: Workspace | None) -> torch.nn.Module:
     """The network `model_id` (of those `ws` may use), loaded on first use and kept; gr.Error otherwise."""
+    return network(model_id, ws)[1]
+
+
+def network(model_id: str, ws: Workspace | None) -> tuple[Path, torch.nn.Module]:
+    """get_model's network and its weights file (which keys what is kept of it), found once."""
     path = model_file(model_id, ws)
     with _models_lock:
         if path in _models:
             _models.move_to_end(path)
-            return _models[path]
+            return path, _models[path]
     try:
         model = mnist_core.load_model(model_id, workspace=ws)
     except mnist_core.WeightsError as error:  # e.g. a model retrained for an earlier version of its network
@@ -85,7 +90,7 @@ def get_model(model_id: str, ws: Workspace | None) -> torch.nn.Module:
         retrained = [p for p in _models if p.parent != WEIGHTS_DIR]
         for old in retrained[:max(0, len(retrained) - MODELS_KEPT)]:
             del _models[old]
-    return model
+    return path, model
 
 
 def model_label(model_id: str, ws: Workspace | None) -> str:
@@ -177,9 +182,9 @@ def number_in(image: str | None, model_id: str, ws: Workspace | None) -> NumberR
     """
     if not image:
         return NumberReading([])
-    model = get_model(model_id, ws)  # a network deleted since is refused, even for an image read before
+    path, model = network(model_id, ws)  # a network deleted since is refused, even for an image read before
     try:
-        return _read_number(image, model_file(model_id, ws), model)
+        return _read_number(image, path, model)
     except mnist_core.InvalidImage as error:
         raise gr.Error(str(error)) from None
 
@@ -214,7 +219,8 @@ def is_photo(image: object) -> bool:
 
 def reading(x: torch.Tensor, model_id: str, ws: Workspace | None, is_digit: bool | None = None) -> Reading:
     """Network `model_id`'s calibrated reading of the image `x`: a digit, or "Not a digit"."""
-    return read(get_model(model_id, ws), x, _temperature(model_file(model_id, ws)), is_digit)
+    path, model = network(model_id, ws)
+    return read(model, x, _temperature(path), is_digit)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -499,8 +505,8 @@ def inside_of(opened: bool, image: str | None, model_id: str, conv_index: Any, r
     except gr.Error:  # the image's own message is on show already
         number = NumberReading([])
     x = number.digits[least_certain(number)].x if number.digits else None
-    info = mnist_core.weights.read_metadata(model_file(model_id, ws))
-    return show_inside(get_model(model_id, ws), model_id, info, x, conv_index, request)
+    path, model = network(model_id, ws)
+    return show_inside(model, model_id, mnist_core.weights.read_metadata(path), x, conv_index, request)
 
 
 def filters_of(model_id: str, conv_index: Any, channel: Any, request: gr.Request) -> tuple[Any, str]:
