@@ -76,8 +76,10 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
     return images.unsqueeze(1).float().div_(255)
 
 
-def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random per-digit affine (rotation, scale, shear, shift) and stroke thickness.
+def augment(x: torch.Tensor, generator: torch.Generator, *, degrees: float = 15, scale: float = 0.15,
+            shear: float = 0.25, shift: float = 0.12, thickness: float = 0.6) -> torch.Tensor:
+    """Random per-digit affine (rotation, scale, shear, shift) and stroke thickness, each drawn
+    uniformly within ± its keyword (the defaults are the recipes'; scale is 1 ± `scale`).
 
     What a drawn digit differs by after centring. torchvision's v2.RandomAffine draws one
     set of parameters per call, i.e. the same for a whole batch; here every digit gets
@@ -88,14 +90,14 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     def uniform(low: float, high: float) -> torch.Tensor:
         return torch.rand(n, generator=generator) * (high - low) + low
 
-    angle = uniform(-15, 15) * math.pi / 180
-    scale = uniform(0.85, 1.15)
-    shear = uniform(-0.25, 0.25)
-    shift = uniform(-0.12, 0.12), uniform(-0.12, 0.12)  # fraction of half-width: ~±1.7 px
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    angle = uniform(-degrees, degrees) * math.pi / 180
+    zoom = uniform(1 - scale, 1 + scale)
+    slant = uniform(-shear, shear)
+    move = uniform(-shift, shift), uniform(-shift, shift)  # fraction of half-width: 0.12 is ~±1.7 px
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
     theta = torch.stack([
-        torch.stack([cos, -sin + shear * cos, shift[0]], dim=1),
-        torch.stack([sin, cos + shear * sin, shift[1]], dim=1),
+        torch.stack([cos, -sin + slant * cos, move[0]], dim=1),
+        torch.stack([sin, cos + slant * sin, move[1]], dim=1),
     ], dim=1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
@@ -103,6 +105,6 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     # Stroke thickness: blend towards a dilated (thicker) or eroded (thinner) copy.
     thicker = F.max_pool2d(x, 3, stride=1, padding=1)
     thinner = -F.max_pool2d(-x, 3, stride=1, padding=1)
-    amount = uniform(-0.6, 0.6).view(n, 1, 1, 1)
+    amount = uniform(-thickness, thickness).view(n, 1, 1, 1)
     x = torch.where(amount > 0, x + amount * (thicker - x), x + amount.neg() * (thinner - x))
     return x.clamp_(0, 1)
