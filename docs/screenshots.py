@@ -72,7 +72,7 @@ def main() -> None:
 
             # Inside the network: every layer's output for the 7, why it answered, its card.
             page.get_by_role("button", name=re.compile("^Inside the network")).click()
-            expect(page.locator("#why img")).to_have_count(2, **wait)
+            expect(page.locator("#why img")).to_have_count(3, **wait)  # over the 28x28 (answer, runner-up) and the drawing
             expect(page.locator("#filters img")).to_be_visible(**wait)
             page.locator("#inside-box").screenshot(path=OUT / "draw-inside.png")
             page.get_by_role("button", name=re.compile("^Inside the network")).click()  # closed again

@@ -2,6 +2,7 @@
 
     views = look_inside(model, x)          # every layer in order, with its output for x [1, 28, 28]
     maps = attributions(model, x)          # which ink pushed towards the answer, and the runner-up
+    over = on_drawing(maps.towards_answer, field)  # the same, laid over the drawing (see to_mnist_with_field)
     card = network_card(model)             # layers, output shapes, parameter counts
 
 Layers are the network's leaf modules (Conv2d, ReLU, MaxPool2d, Linear, ...) in the order its
@@ -16,9 +17,11 @@ import threading
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.models import Normalize, count_parameters
+from mnist_core.preprocess import Field
 
 IG_STEPS = 32  # Integrated Gradients' path steps: about 60 ms for our largest network on one core
 
@@ -149,16 +152,29 @@ def attributions(model: nn.Module, x: torch.Tensor, steps: int = IG_STEPS) -> At
     return Attribution(top2[0], top2[1], maps[0], maps[1])
 
 
+def on_drawing(attribution: torch.Tensor, field: Field, size: tuple[int, int] | None = None) -> torch.Tensor:
+    """A 28x28 `attribution` laid back over the drawing the 28x28 was made from (`field`: where
+    it lies there, from preprocess.to_mnist_with_field): [height, width] of the drawing's size,
+    or of `size` (width, height) for the drawing scaled to it. Interpolated; 0 outside the field."""
+    width, height = size or field.size
+    xs = (torch.arange(width) + 0.5) * field.size[0] / width  # pixel centres, in the drawing's pixels
+    ys = (torch.arange(height) + 0.5) * field.size[1] / height
+    grid = torch.stack(torch.meshgrid(2 * (xs - field.left) / field.width - 1, 2 * (ys - field.top) / field.height - 1,
+                                      indexing="xy"), dim=-1)  # [height, width, 2]: -1..1 across the field
+    return F.grid_sample(attribution.reshape(1, 1, 28, 28).float(), grid[None].float(), align_corners=False)[0, 0]
+
+
 @dataclass
 class CardRow:
     layer: str
     output_shape: tuple[int, ...]
     parameters: int
+    kind: str = "other"  # as LayerView's
 
 
 def network_card(model: nn.Module) -> list[CardRow]:
     """Every layer with its output shape (for one 28x28 input) and its parameters."""
-    return [CardRow(v.name, v.shape, v.parameters) for v in look_inside(model, torch.zeros(1, 28, 28))]
+    return [CardRow(v.name, v.shape, v.parameters, v.kind) for v in look_inside(model, torch.zeros(1, 28, 28))]
 
 
 def tutorial_fix(model: nn.Module) -> str:

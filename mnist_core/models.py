@@ -36,6 +36,7 @@ class Recipe:
     momentum: float = 0.0  # SGD only
     styled_digits: int = 0  # digits in the styles MNIST lacks (mnist_core.styles) added to the training set
     label_smoothing: float = 0.0  # cross-entropy's target: 1 - this on the digit, the rest spread evenly
+    seed: int = 0  # the seed the shipped weights were trained with (python -m mnist_core.train's default)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -170,8 +171,8 @@ class ConvNetBN(nn.Module):
     global max + average pool -> linear 10; every conv 3x3 + batch norm + ReLU.
     Global pooling makes it tolerant to the small shifts a drawing keeps after centring;
     batch norm lets a one-cycle schedule train it in few epochs. The widths and its recipe
-    (30 epochs, label smoothing 0.1) won a sweep on validation accuracy against the earlier
-    32-64-128 for 12 epochs (see README, "The networks").
+    (30 epochs, label smoothing 0.2) won two sweeps on validation accuracy against the earlier
+    32-64-128 for 12 epochs, longer training and other smoothing (see README, "The networks").
     """
 
     def __init__(self) -> None:
@@ -214,7 +215,7 @@ SPECS: dict[str, ModelSpec] = {
                   Recipe("adam", 0.01, 50, 3, schedule="onecycle")),
         ModelSpec("convnet-bn", "ConvNet-BN (ours)", "MNIST Sketch Lab", ConvNetBN,
                   Recipe("adamw", 3e-3, 128, 30, augment=True, schedule="onecycle", weight_decay=5e-4,
-                         styled_digits=12_000, label_smoothing=0.1)),
+                         styled_digits=12_000, label_smoothing=0.2, seed=3)),
     ]
 }
 

@@ -13,6 +13,8 @@ canvas needs and scanned handwriting did not:
 
 The steps: _load (anything -> PIL image) -> _ink_plane (-> uint8, 0 = background)
 -> _crop_digit -> _normalise_stroke_width -> _centre_in_field (-> 28x28 float).
+to_mnist_with_field also says where the 28x28 lies in the input (its Field: the crop, scale
+and centring undone), to lay what a network found in it back over the drawing.
 Only numpy and Pillow are used; a 400x400 canvas takes about a millisecond.
 """
 
@@ -23,7 +25,7 @@ import binascii
 import io
 import math
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -71,14 +73,55 @@ def to_mnist(image: Any) -> torch.Tensor | None:
 
 def from_ink_plane(plane: np.ndarray) -> torch.Tensor | None:
     """to_mnist() of an image whose ink plane (see ink_plane) is already found."""
-    digit = _crop_digit(plane)
-    if digit is None:
+    placed = _place(plane)
+    return None if placed is None else placed[0]
+
+
+class Field(NamedTuple):
+    """Where to_mnist's 28x28 lies in the image it was given, in that image's pixels: output pixel
+    (u, v) covers x from left + u * width / 28 to left + (u + 1) * width / 28, and y likewise from
+    top. A square (but for rounding) that may reach beyond the image."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    size: tuple[int, int]  # the image's width and height
+
+
+def to_mnist_with_field(image: Any) -> tuple[torch.Tensor, Field] | None:
+    """to_mnist(image), the same tensor, and the Field where it lies in `image`: the crop, scale
+    and centring undone, to lay what is found in the 28x28 back over the drawing."""
+    loaded = _load(image)
+    if loaded is None:
         return None
-    digit = _normalise_stroke_width(digit)
-    if digit is None:
+    img, size = loaded
+    plane = _ink_plane(img)
+    placed = None if plane is None else _place(plane)
+    if placed is None:
         return None
-    out = _centre_in_field(digit)
-    return None if out is None else torch.from_numpy(out).unsqueeze(0)
+    x, (left, top, width, height) = placed
+    dx, dy = (plane.shape[1] - img.width) // 2, (plane.shape[0] - img.height) // 2  # the margin _ink_plane may add
+    sx, sy = size[0] / img.width, size[1] / img.height  # _load may have reduced the image
+    return x, Field((left - dx) * sx, (top - dy) * sy, width * sx, height * sy, size)
+
+
+def _place(plane: np.ndarray) -> tuple[torch.Tensor, tuple[float, float, float, float]] | None:
+    """from_ink_plane's tensor, and its field's left, top, width and height in the plane's pixels."""
+    cropped = _crop_digit(plane)
+    if cropped is None:
+        return None
+    digit, (x0, y0, sx, sy) = cropped
+    grown = _normalise_stroke_width(digit)
+    if grown is None:
+        return None
+    digit, pad = grown
+    centred = _centre_in_field(digit)
+    if centred is None:
+        return None
+    out, (left, top, span) = centred
+    field = (x0 + (left - pad) * sx, y0 + (top - pad) * sy, span * sx, span * sy)
+    return torch.from_numpy(out).unsqueeze(0), field
 
 
 def to_pil(t: torch.Tensor) -> Image.Image:
@@ -106,7 +149,7 @@ def ink_plane(image: Any) -> tuple[np.ndarray, float, tuple[int, int]] | None:
     loaded = _load(image)
     if loaded is None:
         return None
-    img, full_width = loaded
+    img, (full_width, _) = loaded
     plane = _ink_plane(img)
     if plane is None:
         return None
@@ -114,8 +157,8 @@ def ink_plane(image: Any) -> tuple[np.ndarray, float, tuple[int, int]] | None:
     return plane, full_width / img.width, offset
 
 
-def _load(image: Any) -> tuple[Image.Image, int] | None:
-    """The input in mode L, RGB or RGBA, at most WORK_MAX_SIDE a side, and its full width."""
+def _load(image: Any) -> tuple[Image.Image, tuple[int, int]] | None:
+    """The input in mode L, RGB or RGBA, at most WORK_MAX_SIDE a side, and its full size."""
     if image is None:
         return None
     if isinstance(image, dict):
@@ -135,7 +178,7 @@ def _load(image: Any) -> tuple[Image.Image, int] | None:
         raise TypeError(f"to_mnist() cannot read a {type(image).__name__}")
     if img is None or img.width == 0 or img.height == 0:
         return None
-    return _reduce(_canonical_mode(_reduce(img))), img.width
+    return _reduce(_canonical_mode(_reduce(img))), img.size
 
 
 def _reduce(img: Image.Image) -> Image.Image:
@@ -376,13 +419,14 @@ def _otsu(hist: np.ndarray) -> int:
 # --- Geometry: ink plane -> digit at FINE x output resolution -> 28x28 ---
 
 
-def _crop_digit(plane: np.ndarray) -> np.ndarray | None:
+def _crop_digit(plane: np.ndarray) -> tuple[np.ndarray, tuple[int, int, float, float]] | None:
     """Crop the ink, bring its longer side to FINE * DIGIT_SIDE (up to 2x that), stretch it.
 
     Downscaling uses max-pooling, not averaging, so thin strokes stay at full
     intensity (their width is fixed later); the stretch is monotonic, so it can run
     after pooling, on few pixels. The box ignores TRIM_FRACTION of the ink mass on
-    each side, so a stray speck does not stretch it. Returns float32 in [0, 1].
+    each side, so a stray speck does not stretch it. Returns float32 in [0, 1], and
+    where it lies in the plane: x = x0 + its x * sx, y = y0 + its y * sy.
     """
     rows = plane.sum(axis=1, dtype=np.uint32)  # no overflow: sides <= WORK_MAX_SIDE
     cols = plane.sum(axis=0, dtype=np.uint32)
@@ -396,6 +440,7 @@ def _crop_digit(plane: np.ndarray) -> np.ndarray | None:
         return None
     target = FINE * DIGIT_SIDE
     factor = max(crop.shape) // target
+    sx = sy = float(max(factor, 1))
     if factor > 1:
         crop = _max_pool(crop, factor)
     lut = _stretch_lut(np.bincount(crop.ravel(), minlength=256))
@@ -405,8 +450,9 @@ def _crop_digit(plane: np.ndarray) -> np.ndarray | None:
     if max(digit.shape) < target:  # small input (e.g. a 28x28 digit): upsample smoothly
         scale = target / max(digit.shape)
         size = (max(1, round(digit.shape[1] * scale)), max(1, round(digit.shape[0] * scale)))
+        sx, sy = digit.shape[1] / size[0], digit.shape[0] / size[1]
         digit = np.asarray(Image.fromarray(digit).resize(size, Image.BILINEAR))
-    return digit
+    return digit, (x0, y0, sx, sy)
 
 
 def _trimmed_span(profile: np.ndarray, total: int) -> tuple[int, int]:
@@ -435,8 +481,9 @@ def _stroke_width(digit: np.ndarray) -> float:
     return 2.0 * float(digit.sum()) / max(perimeter, 1e-6)
 
 
-def _normalise_stroke_width(digit: np.ndarray) -> np.ndarray | None:
-    """Dilate or erode so the stroke width in the output lands in STROKE_WIDTH_RANGE.
+def _normalise_stroke_width(digit: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Dilate or erode so the stroke width in the output lands in STROKE_WIDTH_RANGE; also
+    the margin added on each side for that (0 if none).
 
     Returns None for a round blob (a click, a dot): not a digit. Growing a stroke by
     d pixels also grows the bounding box by d, which is later scaled back to 20 px,
@@ -450,12 +497,12 @@ def _normalise_stroke_width(digit: np.ndarray) -> np.ndarray | None:
     out_width = width * DIGIT_SIDE / side
     target = min(max(out_width, STROKE_WIDTH_RANGE[0]), STROKE_WIDTH_RANGE[1])
     if target == out_width:
-        return digit
+        return digit, 0
     grow = (target * side / DIGIT_SIDE - width) / (1.0 - target / DIGIT_SIDE)
     radius = round(abs(grow) / 2)
     if radius == 0:
-        return digit
-    return _morph(np.pad(digit, radius + 1), radius, np.maximum if grow > 0 else np.minimum)
+        return digit, 0
+    return _morph(np.pad(digit, radius + 1), radius, np.maximum if grow > 0 else np.minimum), radius + 1
 
 
 def _morph(a: np.ndarray, radius: int, op: np.ufunc) -> np.ndarray:
@@ -483,8 +530,9 @@ def _neighbours(a: np.ndarray, op: np.ufunc, axis: int) -> np.ndarray:
     return out
 
 
-def _centre_in_field(digit: np.ndarray) -> np.ndarray | None:
-    """Scale the digit's box to DIGIT_SIDE and put its centre of mass at MNIST_CENTRE.
+def _centre_in_field(digit: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float]] | None:
+    """Scale the digit's box to DIGIT_SIDE and put its centre of mass at MNIST_CENTRE; also the
+    field's left, top and side in `digit`'s pixels.
 
     One area-averaging resize does both: its source box is placed with subpixel
     precision around the centre of mass.
@@ -509,4 +557,4 @@ def _centre_in_field(digit: np.ndarray) -> np.ndarray | None:
     padded = np.pad(digit, ((pad_top, pad_bottom), (pad_left, pad_right)))
     box = (left + pad_left, top + pad_top, left + pad_left + span, top + pad_top + span)
     field = Image.fromarray(padded).resize((OUTPUT_SIDE, OUTPUT_SIDE), Image.BOX, box=box)
-    return np.clip(np.asarray(field, dtype=np.float32), 0.0, 1.0)
+    return np.clip(np.asarray(field, dtype=np.float32), 0.0, 1.0), (float(xs[0] + left), float(ys[0] + top), span)

@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
     parser.add_argument("--out", type=Path, help="weights file to write (default: weights/<model>.safetensors)")
     parser.add_argument("--data-root", help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, help="random seed (default: the recipe's, which made the shipped weights)")
     parser.add_argument("--train-size", type=int, help="train on only the first N training digits (for quick tries)")
     parser.add_argument("--time-budget", type=float, help="stop after this many seconds")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
@@ -221,6 +221,8 @@ def main(argv: list[str] | None = None) -> None:
     spec = SPECS[args.model]
     overrides = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size}.items() if v}
     recipe = dataclasses.replace(spec.recipe, **overrides)
+    if args.seed is None:
+        args.seed = recipe.seed
     try:
         data = load_mnist(args.data_root)
     except DataUnavailable as error:

@@ -3,17 +3,22 @@ every shipped network and a retrained one; and the view in the browser, followin
 
 from __future__ import annotations
 
+import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
 from torch import nn
 
 import mnist_core
 from mnist_core import inside
 from mnist_core import retrain as rt
 from mnist_core.models import count_parameters
+from mnist_core.preprocess import to_mnist_with_field
 from test_retrain import TINY, run_to_end
 
 
@@ -96,6 +101,45 @@ def test_attributions_are_integrated_gradients_for_the_answer_and_the_runner_up(
         assert (why.towards_answer[x[0] == 0] == 0).all()  # only ink can push: blank pixels have none
 
 
+def test_the_attribution_laid_over_the_drawing_lies_on_its_ink(networks: dict[str, nn.Module]) -> None:
+    """As the app's canvas sends it (3:2, 112 px high, dark ink on white), the 7 off to one side."""
+    drawing = Image.new("RGB", (168, 112), "white")
+    ImageDraw.Draw(drawing).line([(100, 20), (150, 20), (120, 95)], fill="black", width=7, joint="curve")
+    ink = torch.from_numpy(np.asarray(drawing.convert("L")) < 128)
+    x, field = to_mnist_with_field(drawing)
+    for model_id in ("convnet-bn", "lenet5", "mlp-3x64"):
+        why = inside.attributions(networks[model_id], x)
+        over = inside.on_drawing(why.towards_answer, field)
+        assert over.shape == (112, 168), model_id  # the drawing's size
+        assert over[:, :math.floor(field.left)].abs().max() == 0, model_id  # nothing where the 28x28 does not reach
+        # Where it is strong, it is on the ink: within one pixel of the 28x28 of a stroke.
+        reach = math.ceil(field.width / 28)
+        near_ink = F.max_pool2d(ink[None, None].float(), 2 * reach + 1, stride=1, padding=reach)[0, 0] > 0
+        strong = over.abs() >= 0.5 * over.abs().max()
+        assert strong.sum() > 50 and near_ink[strong].float().mean() > 0.95, model_id
+        assert over.abs().max() >= 0.9 * why.towards_answer.abs().max(), model_id  # its peak kept
+    assert inside.on_drawing(why.towards_answer, field, (252, 168)).shape == (168, 252)  # the drawing scaled
+
+
+def test_the_drawing_is_shown_under_its_attribution_only_when_it_was_read_whole(networks: dict[str, nn.Module]) -> None:
+    """One digit of a number was cut out of the drawing: its 28x28 has no place in the whole one."""
+    from mnist_core.number import read_number
+    from ui.inside_view import drawing_picture
+
+    model = networks["convnet-bn"]
+    seven = Image.new("RGB", (168, 112), "white")
+    ImageDraw.Draw(seven).line([(60, 20), (110, 20), (80, 95)], fill="black", width=7, joint="curve")
+    x = mnist_core.to_mnist(seven)
+    picture = drawing_picture(inside.attributions(model, x).towards_answer, x, seven)
+    assert picture is not None and picture.startswith("data:image/png;base64,")
+    seventeen = Image.new("RGB", (252, 112), "white")
+    ImageDraw.Draw(seventeen).line([(40, 15), (40, 95)], fill="black", width=7)
+    ImageDraw.Draw(seventeen).line([(120, 20), (170, 20), (140, 95)], fill="black", width=7, joint="curve")
+    digits = read_number(seventeen, model).digits
+    assert len(digits) == 2
+    assert all(drawing_picture(inside.attributions(model, d.x).towards_answer, d.x, seventeen) is None for d in digits)
+
+
 def test_the_view_follows_the_drawing_in_the_browser(browser, app_url: str) -> None:
     from playwright.sync_api import expect
 
@@ -112,14 +156,20 @@ def test_the_view_follows_the_drawing_in_the_browser(browser, app_url: str) -> N
         expect(answer(page)).to_have_text("1")
         expect(layers).to_have_count(expected)
         expect(layers.first.locator("img")).to_be_visible()
-        expect(page.locator("#why img")).to_have_count(2)
+        expect(page.locator("#why img")).to_have_count(3)  # towards the answer (28x28, drawing), the runner-up
         expect(page.locator("#why")).to_contain_text(re.compile(r"towards 1 \(the answer\)"))
+        over = page.locator("#why figure.on-drawing img")
+        expect(page.locator("#why figure.on-drawing")).to_contain_text("towards 1 (the answer), over your drawing")
+        expect(over).to_be_visible()
+        assert over.evaluate("img => img.naturalHeight") == 168  # the whole canvas, as drawn (3:2)
+        assert over.evaluate("img => img.naturalWidth / img.naturalHeight") == pytest.approx(1.5, abs=0.05)
         first_conv = page.locator("#inside section.conv img").first.get_attribute("src")
 
         page.locator(".sketch-tools .clear").click()
         draw(page, ZERO)
         expect(answer(page)).to_have_text("0")
         expect(page.locator("#why")).to_contain_text(re.compile(r"towards 0 \(the answer\)"))
+        expect(page.locator("#why figure.on-drawing")).to_contain_text("towards 0")  # it follows the drawing too
         expect(page.locator("#inside section.conv img").first).not_to_have_attribute("src", first_conv)
 
         filters = page.locator("#filters img")

@@ -16,6 +16,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from mnist_core import InvalidImage, to_mnist, to_pil
+from mnist_core.preprocess import to_mnist_with_field
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -452,3 +453,28 @@ def test_a_huge_16_bit_scan_is_reduced_before_it_is_converted(tmp_path: Path) ->
     peak_mib, found = float(out[0]), out[1] == "True"
     assert found, "the 7 on the scan should be found"
     assert peak_mib < 300, f"reading the scan took {peak_mib:.0f} MiB more memory"
+
+
+@pytest.mark.parametrize("image", [
+    draw(SEVEN, canvas=(168, 112), left=100, top=10, size=60, brush=8, style="black-on-white"),  # the app's canvas
+    draw(FOUR, canvas=(3000, 2000), left=300, top=900, size=900, brush=60, style="black-on-white"),  # reduced first
+    draw(ONE, canvas=(36, 24), left=20, top=2, size=18, brush=2, style="black-on-white"),  # upsampled
+    _bold_scan(SEVEN, 70, 90, pen=16, noise=0, inverted=False),  # a tight crop: paper is added around it
+], ids=["canvas", "large", "small", "tight crop"])
+def test_the_field_says_where_the_28x28_lies_in_the_image(image: Image.Image) -> None:
+    """The ink's centre of mass, mapped into the field, lands where to_mnist put it (about 14, 14),
+    and its longer side spans DIGIT_SIDE field pixels, less what stroke widening added."""
+    x, field = to_mnist_with_field(image)
+    assert torch.equal(x, to_mnist(image)) and field.size == image.size
+    grey = np.asarray(image.convert("L"), np.float64)
+    ink = np.percentile(grey, 99) - grey  # dark ink on light paper
+    ink[ink < 24] = 0
+    rows, cols = np.nonzero(ink)
+    mass = ink.sum()
+    centre_x = ((ink.sum(axis=0) * (np.arange(ink.shape[1]) + 0.5)).sum() / mass - field.left) * 28 / field.width
+    centre_y = ((ink.sum(axis=1) * (np.arange(ink.shape[0]) + 0.5)).sum() / mass - field.top) * 28 / field.height
+    seen_y, seen_x = centre_of_mass(x[0].numpy())
+    assert abs(centre_x - (seen_x + 0.5)) < 0.6 and abs(centre_y - (seen_y + 0.5)) < 0.6
+    side = max((cols.max() + 1 - cols.min()) * 28 / field.width, (rows.max() + 1 - rows.min()) * 28 / field.height)
+    assert 17 < side <= 20.5
+    assert abs(field.width - field.height) <= 0.05 * field.width

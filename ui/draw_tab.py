@@ -366,7 +366,7 @@ def read_drawing(drawing: object, request: gr.Request) -> str:
             return number_html(number, request=request)
         return answer_html(number.digits[0].reading if number.digits else None, request=request)
     except gr.Error as error:
-        return problem_html(error.message)
+        return problem_html(say(error.message, request))
 
 
 _answer_numbers = itertools.count(1)
@@ -428,7 +428,7 @@ def show_photo(image: dict | None, model_id: str, request: gr.Request) -> tuple[
     try:
         shown = show(image["path"] if image else None, chosen, ws, request)
     except gr.Error as error:
-        gr.Warning(error.message)
+        gr.Warning(say(error.message, request))
         return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), None
     if chosen != model_id:
         say_it_was_deleted(model_id, ws, request)
@@ -506,7 +506,7 @@ def inside_of(opened: bool, image: str | None, model_id: str, conv_index: Any, r
         number = NumberReading([])
     x = number.digits[least_certain(number)].x if number.digits else None
     path, model = network(model_id, ws)
-    return show_inside(model, model_id, mnist_core.weights.read_metadata(path), x, conv_index, request)
+    return show_inside(model, model_id, mnist_core.weights.read_metadata(path), x, conv_index, request, image)
 
 
 def filters_of(model_id: str, conv_index: Any, channel: Any, request: gr.Request) -> tuple[Any, str]:

@@ -1,5 +1,6 @@
 """The "Inside the network" view of the Draw tab: every layer's output for the current drawing,
-why the network answered as it did, the network's card, and a convolution's filters.
+why the network answered as it did (over the 28x28 and over the drawing itself), the network's
+card, and a convolution's filters.
 
 The work is mnist_core.inside's (hooks and Captum); this file turns tensors into pictures
 (inline PNGs, one per layer) and declares the components. It follows the Draw tab's current
@@ -16,12 +17,14 @@ import math
 from typing import Any, NamedTuple
 
 import gradio as gr
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from mnist_core import inside
 from mnist_core.models import SPECS, count_parameters
+from mnist_core.preprocess import InvalidImage, load_image, to_mnist_with_field
 from mnist_core.weights import WEIGHTS_DIR
 from ui.texts import say, t
 
@@ -31,7 +34,11 @@ REAL_STYLE: dict[str, dict[str, float]] = json.loads((WEIGHTS_DIR / "real_style.
 MAPS_SHOWN = 64  # feature maps drawn per layer (our own network has up to 192)
 TILE_PX = 42  # a feature map's side on screen
 STRIP_PER_ROW = 100  # a dense layer's units per row of its strip
+DRAWING_BOX = (280, 168)  # the drawing under its attribution fits this on screen (168: the 28x28's, 6x)
 EMPTY = "Draw a digit: every layer of the network appears here."
+# What each kind of layer (inside.LayerView.kind) is called on the page, before PyTorch's name for it.
+KINDS = {"input": "input", "conv": "convolution", "norm": "normalisation", "relu": "activation", "pool": "pooling",
+         "flatten": "flattening", "dense": "fully connected", "output": "output", "other": "layer"}
 
 
 def empty_html(request: Any = None) -> str:
@@ -78,17 +85,47 @@ def strip_picture(vector: torch.Tensor) -> str:
     return _png(grid[:, :width].to(torch.uint8))
 
 
+def _heat(a: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """uint8 RGB [H, W, 3]: grey `base` (0..255) tinted red where `a` (-1..1) > 0, blue where < 0."""
+    red = torch.where(a > 0, base, base * (1 + a)).clamp(0, 255)
+    blue = torch.where(a < 0, base, base * (1 - a)).clamp(0, 255)
+    green = (base * (1 - a.abs())).clamp(0, 255)
+    return torch.stack([red, green, blue], dim=-1).round().to(torch.uint8)
+
+
 def heat_picture(attribution: torch.Tensor, x: torch.Tensor) -> str:
     """An attribution [28, 28] over the drawing: red where ink pushed towards the digit, blue
     where it pushed away, the ink in grey beneath; 6x."""
     a = attribution / attribution.abs().max().clamp_min(1e-8)
-    ink = x.reshape(28, 28).clamp(0, 1)
-    base = 255 - 90 * ink  # the drawing, light grey on white
-    red = torch.where(a > 0, base, base * (1 + a)).clamp(0, 255)
-    blue = torch.where(a < 0, base, base * (1 - a)).clamp(0, 255)
-    green = (base * (1 - a.abs())).clamp(0, 255)
-    rgb = torch.stack([red, green, blue], dim=-1).round().to(torch.uint8)
-    return _png(rgb.repeat_interleave(6, 0).repeat_interleave(6, 1))
+    base = 255 - 90 * x.reshape(28, 28).clamp(0, 1)  # the drawing, light grey on white
+    return _png(_heat(a, base).repeat_interleave(6, 0).repeat_interleave(6, 1))
+
+
+def drawing_picture(attribution: torch.Tensor, x: torch.Tensor, drawing: Any) -> str | None:
+    """An attribution [28, 28] laid back over the drawing as it was drawn (or the photo), coloured
+    as heat_picture colours the 28x28, within DRAWING_BOX. None unless `x` is what to_mnist makes
+    of the whole of `drawing` (for one digit of a number, it is not)."""
+    try:
+        placed, image = to_mnist_with_field(drawing), load_image(drawing)
+    except (InvalidImage, TypeError):
+        return None
+    if placed is None or image is None or not torch.equal(placed[0], x.reshape(1, 28, 28)):
+        return None
+    field = placed[1]
+    scale = min(DRAWING_BOX[0] / field.size[0], DRAWING_BOX[1] / field.size[1])
+    size = (max(1, round(field.size[0] * scale)), max(1, round(field.size[1] * scale)))
+    if image.mode == "RGBA":  # as the page showed it: on white
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
+    grey = torch.from_numpy(np.asarray(image.convert("L").resize(size, Image.Resampling.LANCZOS), dtype=np.float32))
+    a = inside.on_drawing(attribution, field, size) / attribution.abs().max().clamp_min(1e-8)
+    return _png(_heat(a.clamp(-1, 1), 255 - 90 / 255 * (255 - grey)))  # the drawing lightened as the 28x28's
+
+
+def layer_name(kind: str, name: str, request: Any = None) -> str:
+    """A layer as the page names it: what it does, in the page's language, then PyTorch's name for
+    it (e.g. "卷积 · Conv2d 1→6, 5×5"); the input by its kind alone."""
+    word = say(KINDS.get(kind, "layer"), request)
+    return word if kind == "input" else f"{word} · {html.escape(say(name, request))}"
 
 
 def layers_html(views: list[inside.LayerView], request: Any = None) -> str:
@@ -104,25 +141,39 @@ def layers_html(views: list[inside.LayerView], request: Any = None) -> str:
         elif v.is_maps:
             more = (say(" (the first {shown} of {count})", request, shown=MAPS_SHOWN, count=v.shape[0])
                     if v.shape[0] > MAPS_SHOWN else "")
-            picture = f'<img src="{maps_picture(v.output)}" alt="{v.shape[0]} feature maps{more}">{more}'
+            maps = say("{count} feature maps", request, count=v.shape[0])
+            picture = f'<img src="{maps_picture(v.output)}" alt="{maps}{more}">{more}'
         else:
-            picture = f'<img src="{strip_picture(v.output)}" alt="{v.output.numel()} values">'
+            values = say("{count} values", request, count=v.output.numel())
+            picture = f'<img src="{strip_picture(v.output)}" alt="{values}">'
         params = " · " + say("{count} parameters", request, count=f"{v.parameters:,}") if v.parameters else ""
         parts.append(f'<section class="layer {v.kind}" data-kind="{v.kind}"><div class="layer-title">'
-                     f"<b>{v.index}. {html.escape(v.name)}</b> <span>{shape}{params}</span></div>{picture}</section>")
+                     f"<b>{v.index}. {layer_name(v.kind, v.name, request)}</b> <span>{shape}{params}</span></div>"
+                     f"{picture}</section>")
     return "".join(parts)
 
 
-def why_html(why: inside.Attribution, x: torch.Tensor, request: Any = None) -> str:
+def why_html(why: inside.Attribution, x: torch.Tensor, drawing: Any = None, request: Any = None) -> str:
+    """Why the network answered: the attributions towards the answer and the runner-up over the
+    28x28, and the answer's also over the drawing (`drawing`: the image x was made from)."""
     title = say("Why this answer (Integrated Gradients, Captum): red ink pushed towards the digit, blue away from it",
                 request)
-    answer = say("towards <b>{digit}</b> (the answer)", request, digit=why.answer)
-    runner_up = say("towards <b>{digit}</b> (the runner-up)", request, digit=why.runner_up)
+
+    def figure(picture: str | None, caption: str, digit: int, attributes: str = "") -> str:
+        if picture is None:
+            return ""
+        alt = html.escape(say("towards {digit}", request, digit=digit))
+        return (f'<figure{attributes}><img src="{picture}" alt="{alt}">'
+                f"<figcaption>{say(caption, request, digit=digit)}</figcaption></figure>")
+
+    answer, runner_up = why.answer, why.runner_up
+    over = drawing_picture(why.towards_answer, x, drawing) if drawing is not None else None
     return (f'<div class="why-title">{title}</div><div class="why-maps">'
-            f'<figure><img src="{heat_picture(why.towards_answer, x)}" alt="towards {why.answer}">'
-            f"<figcaption>{answer}</figcaption></figure>"
-            f'<figure><img src="{heat_picture(why.towards_runner_up, x)}" alt="towards {why.runner_up}">'
-            f"<figcaption>{runner_up}</figcaption></figure></div>")
+            + figure(heat_picture(why.towards_answer, x), "towards <b>{digit}</b> (the answer)", answer)
+            + figure(over, "towards <b>{digit}</b> (the answer), over your drawing", answer,
+                     ' class="on-drawing"')
+            + figure(heat_picture(why.towards_runner_up, x), "towards <b>{digit}</b> (the runner-up)", runner_up)
+            + "</div>")
 
 
 def card_markdown(model: torch.nn.Module, model_id: str, info: dict, request: Any = None) -> str:
@@ -132,15 +183,16 @@ def card_markdown(model: torch.nn.Module, model_id: str, info: dict, request: An
     spec = SPECS.get(base)
     name = f"**{html.escape(str(info.get('name', model_id)))}** (`{model_id}`)"
     count = f"{count_parameters(model):,}"
-    rows = [say("{name}, {count} parameters, from {source}.", request, name=name, count=count, source=spec.source)
+    rows = [say("{name}, {count} parameters, from {source}.", request, name=name, count=count,
+                source=say(spec.source, request))
             if spec else say("{name}, {count} parameters.", request, name=name, count=count)]
     accuracy = info.get("test_accuracy")
     if accuracy is not None:
         rows.append(say("MNIST test accuracy: **{accuracy}**.", request, accuracy=f"{accuracy:.2%}"))
     real = {name: row[model_id] for name, row in REAL_STYLE.items() if name != "MNIST test" and model_id in row}
     if real:
-        rows.append(say("On handwriting that is not MNIST's (`benchmarks/real_style.py`): {sets}.", request,
-                        sets=", ".join(f"{name} {value:.1%}" for name, value in real.items())))
+        sets = say(", ", request).join(f"{say(name, request)} {value:.1%}" for name, value in real.items())
+        rows.append(say("On handwriting that is not MNIST's (`benchmarks/real_style.py`): {sets}.", request, sets=sets))
     elif info.get("retrained"):
         rows.append(say("Not measured on handwriting that is not MNIST's: `benchmarks/real_style.py` measures the "
                         "shipped networks.", request))
@@ -148,14 +200,15 @@ def card_markdown(model: torch.nn.Module, model_id: str, info: dict, request: An
     if isinstance(recipe, dict):
         rows.append(say("Recipe: {optimizer} {lr}, batch {batch}, {epochs} epochs, {schedule} schedule{augmented}.",
                         request, optimizer=recipe.get("optimizer"), lr=recipe.get("lr"), batch=recipe.get("batch_size"),
-                        epochs=recipe.get("epochs"), schedule=recipe.get("schedule"),
+                        epochs=recipe.get("epochs"), schedule=say(str(recipe.get("schedule")), request),
                         augmented=say(", augmented", request) if recipe.get("augment") else ""))
     fix = inside.tutorial_fix(model)
     if fix:
         rows.append(say("Fixed from the tutorial: {fix}", request, fix=fix))
     table = [say("| # | layer | output | parameters |", request), "| ---: | --- | --- | ---: |"]
     for i, row in enumerate(inside.network_card(model)):
-        table.append(f"| {i} | {row.layer} | {'×'.join(map(str, row.output_shape))} | {row.parameters:,} |")
+        table.append(f"| {i} | {layer_name(row.kind, row.layer, request)} | {'×'.join(map(str, row.output_shape))} | "
+                     f"{row.parameters:,} |")
     return "\n\n".join(rows) + "\n\n" + "\n".join(table)
 
 
@@ -198,8 +251,9 @@ def inside_view() -> InsideView:
 
 
 def show_inside(model: torch.nn.Module, model_id: str, info: dict, x: torch.Tensor | None,
-                conv_index: int | None, request: Any = None) -> tuple[Any, ...]:
-    """The view's outputs [layers, why, card, conv, channel, filters] for a drawing (x) read by a network."""
+                conv_index: int | None, request: Any = None, drawing: Any = None) -> tuple[Any, ...]:
+    """The view's outputs [layers, why, card, conv, channel, filters] for a drawing (x) read by a
+    network; `drawing`: the image x was made from (a canvas data URL, a photo's path), if any."""
     names = inside.convolutions(model)
     chosen = conv_index if isinstance(conv_index, int) and 0 <= conv_index < len(names) else 0
     conv = gr.Dropdown(choices=[(name, i) for i, name in enumerate(names)], value=chosen if names else None,
@@ -208,7 +262,7 @@ def show_inside(model: torch.nn.Module, model_id: str, info: dict, x: torch.Tens
     if x is None:
         return empty_html(request), "", card, conv, gr.Slider(visible=bool(names)), ""
     views = inside.look_inside(model, x)
-    return (layers_html(views, request), why_html(inside.attributions(model, x), x, request), card, conv,
+    return (layers_html(views, request), why_html(inside.attributions(model, x), x, drawing, request), card, conv,
             gr.skip(), gr.skip())
 
 
@@ -221,7 +275,7 @@ def show_filters(model: torch.nn.Module, conv_index: Any, channel: Any, request:
     index = min(max(int(channel or 1), 1), count) - 1
     weights = inside.filters_of(model, conv_index, index)
     return (gr.Slider(1, max(count, 2), value=index + 1, step=1, visible=count > 1),
-            f'<img src="{filters_picture(weights)}" alt="filter weights"><div class="filter-note">'
+            f'<img src="{filters_picture(weights)}" alt="{say("filter weights", request)}"><div class="filter-note">'
             + say("feature map {map}'s filter: {inputs} input channel(s) of {size} weights (white: the largest)",
                   request, map=index + 1, inputs=weights.shape[0], size=f"{weights.shape[1]}×{weights.shape[2]}")
             + "</div>")

@@ -27,7 +27,7 @@ from mnist_core.train import Progress
 from mnist_core.user_samples import (DIGITS, HOLDOUT_MIN_SAMPLES, UserSampleError, count_user_samples,
                                      delete_user_sample, list_user_samples, max_samples, save_user_sample)
 from mnist_core.workspaces import QUOTA, Workspace
-from ui.texts import say, t
+from ui.texts import language, say, t
 from ui.visitors import owner_of, workspace_of
 
 log = logging.getLogger(__name__)
@@ -40,32 +40,44 @@ CURVE_COLUMNS = ["epoch", "value", "series"]
 LOSS_SERIES = ["training loss"]
 ACCURACY_SERIES = ["training (augmented batches)", "validation"]
 SERIES_COLOURS = {"training loss": "#ea580c", "training (augmented batches)": "#ea580c", "validation": "#2563eb"}
-CONFUSION_COLUMNS = ["true ↓ / answer →"] + [str(d) for d in range(10)]
+LOSS_PLOT = (LOSS_SERIES, "Loss", "cross-entropy")  # its series, title and y axis title
+ACCURACY_PLOT = (ACCURACY_SERIES, "Accuracy", "accuracy")
 
 
-def _curves(history: list[Progress]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Loss and accuracy curves as long tables (x: epoch, y: value, colour: series)."""
-    loss = [(p.epoch, p.loss, LOSS_SERIES[0]) for p in history if p.step]
-    accuracy = [(p.epoch, p.train_accuracy, ACCURACY_SERIES[0]) for p in history if p.step]
-    accuracy += [(p.epoch, p.val_accuracy, ACCURACY_SERIES[1]) for p in history if p.val_accuracy is not None]
-    return _table(loss, LOSS_SERIES), _table(accuracy, ACCURACY_SERIES)
+def _curves(history: list[Progress], request: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Loss and accuracy curves as long tables (x: epoch, y: value, colour: series, named in the page's language)."""
+    loss_series, accuracy_series = ([say(name, request) for name in names] for names in (LOSS_SERIES, ACCURACY_SERIES))
+    loss = [(p.epoch, p.loss, loss_series[0]) for p in history if p.step]
+    accuracy = [(p.epoch, p.train_accuracy, accuracy_series[0]) for p in history if p.step]
+    accuracy += [(p.epoch, p.val_accuracy, accuracy_series[1]) for p in history if p.val_accuracy is not None]
+    return _table(loss, loss_series, 0.0), _table(accuracy, accuracy_series, 1.0)
 
 
-def _table(rows: list[tuple[float, float, str]], series: list[str]) -> pd.DataFrame:
+def _table(rows: list[tuple[float, float, str]], series: list[str], bound: float) -> pd.DataFrame:
     """A curve's long table, typed (numbers, not objects) even when empty: the plot's axes follow the types.
 
-    Every series in `series` has a row, a blank one (NaN, not drawn) until it has points. Why:
-    Gradio's LinePlot fixes its colour scale's domain (the series it colours and lists in the
-    legend) from the table it first renders, and later values only replace the plot's data. A
-    series missing from that first table is drawn without a colour, that is, not at all.
+    Every series in `series` has a row, a placeholder until it has points. Why: Gradio's
+    LinePlot fixes its colour scale's domain (the series it colours and lists in the legend)
+    from the table it first renders, and later values only replace the plot's data. A series
+    missing from that first table is drawn without a colour, that is, not at all. The
+    placeholder is one point, which a line does not draw, at epoch 0 and the curve's natural
+    `bound` (a loss's 0, an accuracy's 1), so the axes stay finite and where the curve goes
+    anyway (NaN placeholders made Vega warn "Infinite extent" in the console).
     """
-    missing = [(math.nan, math.nan, name) for name in series if name not in {row[2] for row in rows}]
+    missing = [(0.0, bound, name) for name in series if name not in {row[2] for row in rows}]
     return pd.DataFrame(rows + missing, columns=CURVE_COLUMNS).astype({"epoch": float, "value": float, "series": str})
 
 
-def _curve_plot(series: list[str], title: str, y_title: str, elem_id: str) -> gr.LinePlot:
-    return gr.LinePlot(_table([], series), x="epoch", y="value", color="series", title=title, y_title=y_title,
-                       color_map={name: SERIES_COLOURS[name] for name in series}, height=260, elem_id=elem_id)
+def _plot_words(series: list[str], title: str, y_title: str, request: Any = None) -> dict[str, Any]:
+    """A curve plot's words in the page's language (titles, legend), and its colours by series name."""
+    return dict(title=say(title, request), x_title=say("epoch", request), y_title=say(y_title, request),
+                color_title=say("series", request),
+                color_map={say(name, request): SERIES_COLOURS[name] for name in series})
+
+
+def _curve_plot(blank: pd.DataFrame, series: list[str], title: str, y_title: str, elem_id: str) -> gr.LinePlot:
+    return gr.LinePlot(blank, x="epoch", y="value", color="series", height=260, elem_id=elem_id,
+                       **_plot_words(series, title, y_title))
 
 
 def _fill(architecture: str, preset: str) -> list[Any]:
@@ -82,7 +94,7 @@ WORKSPACE_NOTE = (
 
 
 def _waiting_words(waiting: rt.Waiting, request: Any = None) -> str:
-    running = html.escape(waiting.running) if waiting.running else say("finishing", request)
+    running = html.escape(say(waiting.running, request)) if waiting.running else say("finishing", request)
     more = say(", and {count} more wait before yours", request, count=waiting.ahead - 1) if waiting.ahead > 1 else ""
     return say(WAITING, request, running=running, more=more)
 
@@ -95,54 +107,63 @@ def _percent(x: float | None) -> str:
     return "–" if x is None else f"{x:.1%}"
 
 
-def _summary(run: rt.Run) -> str:
-    """The run's results as Markdown: MNIST validation and test, and the user's drawings."""
+def _summary(run: rt.Run, request: Any = None) -> str:
+    """The run's results as Markdown, in the page's language: MNIST validation and test, and the user's drawings."""
     s, u = run.settings, run.user
     how = "cancelled" if run.cancelled else "stopped at its time limit" if run.out_of_time else "finished"
     rows = [
-        f"**{s.architecture}** {how} after {run.fit.epochs:.2f} epoch(s), {run.fit.steps} steps, "
-        f"in {run.seconds:.0f} s (training {run.fit.elapsed_s:.0f} s).",
+        say("**{network}** {how} after {epochs} epoch(s), {steps} steps, in {seconds} s (training {training} s).",
+            request, network=s.architecture, how=say(how, request), epochs=f"{run.fit.epochs:.2f}", steps=run.fit.steps,
+            seconds=f"{run.seconds:.0f}", training=f"{run.fit.elapsed_s:.0f}"),
         "",
-        "| | accuracy |",
+        say("| | accuracy |", request),
         "| --- | ---: |",
-        f"| MNIST validation (5,000 training-set digits held out) | {_percent(run.fit.val_accuracy)} |",
-        f"| MNIST test (10,000 digits, never trained on) | **{_percent(run.test_accuracy)}** |",
+        say("| MNIST validation (5,000 training-set digits held out) | {accuracy} |", request,
+            accuracy=_percent(run.fit.val_accuracy)),
+        say("| MNIST test (10,000 digits, never trained on) | **{accuracy}** |", request,
+            accuracy=_percent(run.test_accuracy)),
     ]
     if u.trained or u.held_out:
-        before = f"the shipped {s.architecture}"
+        before = say("the shipped {network}", request, network=s.architecture)
         if u.held_out:
-            rows.append(f"| your {u.held_out} held-out drawings (never trained on) | **{_percent(u.held_out_after)}** "
-                        f"({before}: {_percent(u.held_out_before)}) |")
+            rows.append(say("| your {count} held-out drawings (never trained on) | **{after}** ({before}: {then}) |",
+                            request, count=u.held_out, after=_percent(u.held_out_after), before=before,
+                            then=_percent(u.held_out_before)))
         if u.trained:
-            rows.append(f"| your {u.trained} drawings it trained on (each counted {u.weight}× an epoch: "
-                        f"optimistic) | {_percent(u.trained_after)} ({before}: {_percent(u.trained_before)}) |")
+            rows.append(say("| your {count} drawings it trained on (each counted {weight}× an epoch: optimistic) | "
+                            "{after} ({before}: {then}) |", request, count=u.trained, weight=u.weight,
+                            after=_percent(u.trained_after), before=before, then=_percent(u.trained_before)))
         if u.trained and not u.held_out:
             rows.append("")
-            rows.append(f"_With {HOLDOUT_MIN_SAMPLES} drawings or more, one in five is "
-                        "held out to measure the network on drawings it never saw._")
+            rows.append(say("_With {count} drawings or more, one in five is held out to measure the network on "
+                            "drawings it never saw._", request, count=HOLDOUT_MIN_SAMPLES))
     if any(change.before is not None for change in run.per_digit):
-        rows += ["", f"Each digit on MNIST validation, the shipped {s.architecture} → this network "
-                     f"(**bold**: more than {rt.WORSE_BY:.0%} worse):", "",
-                 "| digit | " + " | ".join(str(c.digit) for c in run.per_digit) + " |",
+        rows += ["", say("Each digit on MNIST validation, the shipped {network} → this network (**bold**: more than "
+                         "{worse} worse):", request, network=s.architecture, worse=f"{rt.WORSE_BY:.0%}"), "",
+                 f"| {say('digit', request)} | " + " | ".join(str(c.digit) for c in run.per_digit) + " |",
                  "| --- |" + " ---: |" * len(run.per_digit),
-                 "| before | " + " | ".join(_percent(c.before) for c in run.per_digit) + " |",
-                 "| after | " + " | ".join(f"**{_percent(c.after)}**" if c.worse else _percent(c.after)
-                                          for c in run.per_digit) + " |"]
+                 f"| {say('before', request)} | " + " | ".join(_percent(c.before) for c in run.per_digit) + " |",
+                 f"| {say('after', request)} | " + " | ".join(f"**{_percent(c.after)}**" if c.worse
+                                                             else _percent(c.after) for c in run.per_digit) + " |"]
     return "\n".join(rows)
 
 
-def _worse_words(run: rt.Run) -> str:
+def _worse_words(run: rt.Run, request: Any = None) -> str:
     """E.g. "it reads 7 worse than the shipped convnet-bn it is compared with (MNIST validation,
-    7: 99.6% → 98.4%)"."""
+    7: 99.6% → 98.4%)", in the page's language."""
     changes = ", ".join(f"{c.digit}: {_percent(c.before)} → {_percent(c.after)}" for c in run.worse_digits)
-    digits = " and ".join(str(c.digit) for c in run.worse_digits)
-    return (f"it reads {digits} worse than the shipped {run.settings.architecture} it is compared with "
-            f"(MNIST validation, {changes})")
+    digits = say(" and ", request).join(str(c.digit) for c in run.worse_digits)
+    return say("it reads {digits} worse than the shipped {network} it is compared with (MNIST validation, {changes})",
+               request, digits=digits, network=run.settings.architecture, changes=changes)
 
 
-def _confusion(run: rt.Run) -> pd.io.formats.style.Styler:
+def _confusion_columns(request: Any = None) -> list[str]:
+    return [say("true ↓ / answer →", request)] + [str(d) for d in range(10)]
+
+
+def _confusion(run: rt.Run, request: Any = None) -> pd.io.formats.style.Styler:
     table = pd.DataFrame([[str(digit), *row] for digit, row in enumerate(run.confusion.tolist())],
-                         columns=CONFUSION_COLUMNS)
+                         columns=_confusion_columns(request))
 
     def shade(row: pd.Series) -> list[str]:
         digit = int(row.iloc[0])
@@ -167,28 +188,30 @@ def _mistakes(run: rt.Run) -> list[tuple[Image.Image, str]]:
 MODEL_COLUMNS = ["id", "name", "MNIST test", "started from", "epochs", "your drawings", "saved (UTC)"]
 
 
-def _models_table(ws: Workspace | None) -> pd.DataFrame:
-    """Every retrained model of the workspace `ws`, newest first, with how it was made."""
+def _models_table(ws: Workspace | None, request: Any = None) -> pd.DataFrame:
+    """Every retrained model of the workspace `ws`, newest first, with how it was made (ids first),
+    in the page's language."""
     rows = []
     for model_id in reversed(own_models(ws)):
         try:
             info = model_info(model_id, workspace=ws)
         except Exception:  # a broken file: list it, so that it can be deleted
-            rows.append([model_id, "unreadable file", "", "", "", "", ""])
+            rows.append([model_id, say("unreadable file", request), "", "", "", "", ""])
             continue
         user = info.get("user_samples") or {}
         rows.append([model_id, info.get("name", ""), _percent(info.get("test_accuracy")),
-                     info.get("started_from", ""), info.get("epochs_trained", ""),
-                     f"{user.get('trained', 0)} (+{user.get('held_out', 0)} held out)",
+                     say(str(info.get("started_from", "")), request), info.get("epochs_trained", ""),
+                     say("{trained} (+{held_out} held out)", request, trained=user.get("trained", 0),
+                         held_out=user.get("held_out", 0)),
                      str(info.get("date", ""))[:16].replace("T", " ")])
-    return pd.DataFrame(rows, columns=MODEL_COLUMNS)
+    return pd.DataFrame(rows, columns=[say(column, request) for column in MODEL_COLUMNS])
 
 
 def _models_update(request: gr.Request) -> tuple[pd.DataFrame, gr.Dropdown, gr.Row]:
     """The list of the visitor's retrained models, and the delete controls: nothing preselected (a
     second click must never delete another model), no confirmation pending."""
-    table = _models_table(workspace_of(request))
-    return table, gr.Dropdown(choices=table["id"].tolist(), value=None), gr.Row(visible=False)
+    table = _models_table(workspace_of(request), request)
+    return table, gr.Dropdown(choices=table.iloc[:, 0].tolist(), value=None), gr.Row(visible=False)
 
 
 def _samples_update(digit: str, request: gr.Request) -> tuple[list[tuple[Image.Image, str]], list[str], str, None, str]:
@@ -201,10 +224,10 @@ def _samples_update(digit: str, request: gr.Request) -> tuple[list[tuple[Image.I
     shown = samples[:SAMPLES_SHOWN]
     images = [(Image.open(s.mnist28_path).convert("L").resize((112, 112), Image.Resampling.NEAREST), str(s.digit))
               for s in shown]
-    note = (f"{total} drawing(s) kept (at most {max_samples(ws)}); showing {len(shown)}"
-            f"{'' if digit == 'all' else f' of the {len(samples)} labelled {digit}'}, newest first. "
-            "They come from the Draw tab: when a network is wrong, say which digit you drew. "
-            "Select one to delete it.")
+    which = "" if digit == "all" else say(" of the {count} labelled {digit}", request, count=len(samples), digit=digit)
+    note = say("{total} drawing(s) kept (at most {most}); showing {shown}{which}, newest first. They come from the "
+               "Draw tab: when a network is wrong, say which digit you drew. Select one to delete it.", request,
+               total=total, most=max_samples(ws), shown=len(shown), which=which)
     return images, [s.id for s in shown], note, None, ""
 
 
@@ -266,15 +289,16 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         with gr.Column(scale=2):
             status = gr.Markdown(t("Choose a network and press **Start**."), elem_id="retrain-status")
             with gr.Row():
-                loss_plot = _curve_plot(LOSS_SERIES, "Loss", "cross-entropy", "loss-plot")
-                accuracy_plot = _curve_plot(ACCURACY_SERIES, "Accuracy", "accuracy", "accuracy-plot")
+                blank_loss, blank_accuracy = _curves([])
+                loss_plot = _curve_plot(blank_loss, *LOSS_PLOT, "loss-plot")
+                accuracy_plot = _curve_plot(blank_accuracy, *ACCURACY_PLOT, "accuracy-plot")
             summary = gr.Markdown(elem_id="retrain-summary")
             with gr.Row(visible=False) as keep_row:
                 keep_button = gr.Button(t("Keep it as a new model"), variant="primary")
                 discard_button = gr.Button(t("Throw it away"))
             new_model = gr.Textbox(label=t("New model (select it in the Draw tab)"), interactive=False)
             with gr.Accordion(t("Confusion matrix and the test digits it gets wrong"), open=True):
-                confusion = gr.Dataframe(pd.DataFrame(columns=CONFUSION_COLUMNS), interactive=False,
+                confusion = gr.Dataframe(pd.DataFrame(columns=_confusion_columns()), interactive=False,
                                          label=t("MNIST test: true digit (rows) against the network's answer (columns)"))
                 mistakes = gr.Gallery(label=t("Test digits it gets wrong (true digit → its answer, confidence), "
                                               "most confident first"), columns=6,
@@ -284,7 +308,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
 
     with gr.Accordion(t("Your drawings"), open=False) as samples_box:
         with gr.Row():
-            digit_filter = gr.Dropdown(["all"] + [str(d) for d in range(10)], value="all", label=t("Show"),
+            digit_filter = gr.Dropdown([(t("all"), "all")] + [str(d) for d in range(10)], value="all", label=t("Show"),
                                        filterable=False, scale=0, min_width=120)
             samples_note = gr.Markdown(elem_id="samples-note")
         samples = gr.Gallery(label=t("Your drawings as the networks see them (28×28)"), columns=12, height=260,
@@ -297,7 +321,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
 
     with gr.Accordion(t("Retrained models"), open=False):
         models = gr.Dataframe(pd.DataFrame(columns=MODEL_COLUMNS), interactive=False,
-                              label=f"Yours (at most {QUOTA.models})",
+                              label=t("Yours (at most {models})", models=QUOTA.models),
                               elem_id="retrained-models")
         with gr.Row():
             model_to_delete = gr.Dropdown([], value=None, label=t("Model"), filterable=False, elem_id="model-to-delete")
@@ -327,23 +351,24 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             gr.Warning(say(str(error), request))
             raise gr.Error(str(error), visible=False, print_exception=False) from None
         if waiting_for:
-            return say(WAITING, request, running=html.escape(waiting_for), more="")
+            return say(WAITING, request, running=html.escape(say(waiting_for, request)), more="")
         return say("Starting…", request)
 
     def train(given: dict, request: gr.Request) -> Iterator[dict]:
         try:
             settings = rt.make_settings(**values(given))
         except rt.RetrainError as error:  # announce checked them: settings changed since
-            gr.Warning(str(error))
-            yield {status: str(error)}
+            gr.Warning(say(str(error), request))
+            yield {status: say(str(error), request)}
             return
         # The x axis spans the whole run, so the curves grow across it; a new x_lim also makes the
         # plots render afresh, from blank tables that name every series (see _table).
-        blank_loss, blank_accuracy = _curves([])
+        blank_loss, blank_accuracy = _curves([], request)
         yield {status: say("Starting: loading MNIST and your drawings…" if settings.use_user_samples
                            else "Starting: loading MNIST…", request),
-               loss_plot: gr.LinePlot(blank_loss, x_lim=[0, settings.epochs]),
-               accuracy_plot: gr.LinePlot(blank_accuracy, x_lim=[0, settings.epochs]),
+               loss_plot: gr.LinePlot(blank_loss, x_lim=[0, settings.epochs], **_plot_words(*LOSS_PLOT, request)),
+               accuracy_plot: gr.LinePlot(blank_accuracy, x_lim=[0, settings.epochs],
+                                          **_plot_words(*ACCURACY_PLOT, request)),
                summary: "", keep_row: gr.Row(visible=False), new_model: "", pending: None}
         history: list[Progress] = []
         shown_at = 0.0
@@ -357,7 +382,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                     left = rt.eta_s(update, settings)
                     if time.monotonic() - shown_at >= PLOT_EVERY_S or update.val_accuracy is not None:
                         shown_at = time.monotonic()
-                        loss, accuracy = _curves(history)
+                        loss, accuracy = _curves(history, request)
                         if rt.stopping(owner_of(request)):
                             text = say("**Stopping** at step {step} of {steps}; then it is tested on the MNIST test "
                                        "digits and you can keep it or throw it away…", request,
@@ -376,9 +401,9 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                         yield {status: text, loss_plot: loss, accuracy_plot: accuracy}
                     continue
                 run = update
-                loss, accuracy = _curves(run.fit.history)
-                results = {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run),
-                           confusion: _confusion(run), mistakes: _mistakes(run)}
+                loss, accuracy = _curves(run.fit.history, request)
+                results = {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run, request),
+                           confusion: _confusion(run, request), mistakes: _mistakes(run)}
                 if run.cancelled:
                     yield {**results, status: say("Cancelled. MNIST test accuracy so far: **{accuracy}**. Keep this "
                                                   "network or throw it away?", request,
@@ -386,8 +411,8 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                            keep_row: gr.Row(visible=True), pending: run}
                 elif run.worse_digits:  # not kept without asking
                     yield {**results, status: say("**Careful**: {worse}. MNIST test accuracy **{accuracy}**. Keep it "
-                                                  "anyway, or throw it away?", request, worse=_worse_words(run),
-                                                  accuracy=f"{run.test_accuracy:.1%}"),
+                                                  "anyway, or throw it away?", request,
+                                                  worse=_worse_words(run, request), accuracy=f"{run.test_accuracy:.1%}"),
                            keep_row: gr.Row(visible=True), pending: run}
                 else:
                     model_id = rt.save_run(run)
@@ -403,8 +428,9 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             yield {status: say(str(error), request)}
         except Exception as error:
             log.exception("retraining failed")
-            gr.Warning(f"Training failed, nothing was saved: {error}", title="Training failed")
-            yield {status: f"Training failed, nothing was saved: {html.escape(str(error))}"}
+            gr.Warning(say("Training failed, nothing was saved: {error}", request, error=error),
+                       title=say("Training failed", request))
+            yield {status: say("Training failed, nothing was saved: {error}", request, error=html.escape(str(error)))}
 
     def cancel(request: gr.Request) -> Any:
         """Answers at once: the status says what happens (a running run stops after its step)."""
@@ -447,13 +473,14 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         gr.Info(say("Deleted {model}.", request, model=html.escape(model_id)))
         return ""
 
-    def select_sample(ids: list[str], event: gr.SelectData) -> tuple[str | None, str]:
+    def select_sample(ids: list[str], event: gr.SelectData, request: gr.Request) -> tuple[str | None, str]:
         """The drawing clicked in the gallery, and the words that say which one is selected."""
         if event.index is None or event.index >= len(ids):
             return None, ""
         caption = (event.value or {}).get("caption") if isinstance(event.value, dict) else None
-        return ids[event.index], f"Selected: drawing {event.index + 1} of the gallery" + (
-            f", a {caption}." if caption else ".")
+        words = ("Selected: drawing {number} of the gallery, a {digit}." if caption
+                 else "Selected: drawing {number} of the gallery.")
+        return ids[event.index], say(words, request, number=event.index + 1, digit=caption)
 
     def delete_sample(sample_id: str | None, digit: str, request: gr.Request) -> tuple[Any, ...]:
         try:
@@ -468,6 +495,16 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
     def samples_label(request: gr.Request) -> gr.Checkbox:
         return gr.Checkbox(label=say("Include your corrected drawings ({count})", request,
                                      count=count_user_samples(workspace_of(request))))
+
+    def words_of_the_empty_tab(request: gr.Request) -> tuple[Any, ...]:
+        """On page load, for a browser that reads another language than the page was built in: the
+        plots' and the confusion matrix's words in it (the tab's fixed text is translated by Gradio)."""
+        if language(request) == "en":
+            return gr.skip(), gr.skip(), gr.skip()
+        loss, accuracy = _curves([], request)
+        return (gr.LinePlot(loss, **_plot_words(*LOSS_PLOT, request)),
+                gr.LinePlot(accuracy, **_plot_words(*ACCURACY_PLOT, request)),
+                pd.DataFrame(columns=_confusion_columns(request)))
 
     def refresh_selector(selected: str | None, new_model_id: str, request: gr.Request) -> gr.Dropdown:
         """The Draw tab's choices now, with the new model selected. The value is left alone
@@ -533,6 +570,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
     loaded = page_loaded.then(samples_label, None, use_samples, **private) if page_loaded is not None else \
         gr.on(None, samples_label, None, use_samples, **private)
     models_changed(loaded, on_load=True)
+    gr.on(None, words_of_the_empty_tab, None, [loss_plot, accuracy_plot, confusion], queue=False, **private)
 
     # Runs wait for the training slot in mnist_core.retrain's own short line, not in Gradio's queue
     # (where they would take places from predictions): no concurrency limit here.

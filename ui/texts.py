@@ -6,15 +6,21 @@ declare it with `t("English text")`. What Python writes while the page is in use
 messages, counts) is translated here, from the request's Accept-Language: `say("English text
 with {n}", request, n=3)`. The key is the English text itself, so English needs no table and a
 sentence missing from ZH shows in English rather than as a key; `t()` refuses a text that has
-no translation, so nothing fixed is left out by mistake.
+no translation, so nothing fixed is left out by mistake. A message filled in elsewhere (mnist_core's
+errors, e.g. "Your collection of drawings is full (500). ...") is found by its template in ZH, and
+its values are said too where ZH has them.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 import gradio as gr
 from gradio.i18n import I18nData
+
+from mnist_core.preprocess import MAX_INPUT_PIXELS, TOO_LARGE, UNREADABLE
 
 ZH: dict[str, str] = {
     # The page
@@ -112,9 +118,33 @@ ZH: dict[str, str] = {
         "训练配方：{optimizer} {lr}，批大小 {batch}，{epochs} 轮，{schedule} 学习率策略{augmented}。",
     ", augmented": "，使用数据增强",
     "Fixed from the tutorial: {fix}": "相对教程修正的错误：{fix}",
+    "tutorial {number}": "教程 {number}",
+    "MNIST Sketch Lab": "MNIST 手写实验室",
+    "onecycle": "one-cycle",
+    ", ": "；",
+    "pen digits, canvas": "笔写数字，画布",
+    "pen digits, bold tight crop": "笔写数字，粗笔紧裁",
+    "handwriting fonts (25 fonts)": "手写字体（25 种）",
+    "scanned forms, 8x8": "扫描表格，8x8",
     "| # | layer | output | parameters |": "| # | 层 | 输出 | 参数 |",
     "feature map {map}'s filter: {inputs} input channel(s) of {size} weights (white: the largest)":
         "特征图 {map} 的滤波器：{inputs} 个输入通道，每个 {size} 个权重（白色：最大）",
+    "towards <b>{digit}</b> (the answer), over your drawing": "推向 <b>{digit}</b>（回答），叠在你的图上",
+    "towards {digit}": "推向 {digit}",
+    "{count} feature maps": "{count} 个特征图",
+    "{count} values": "{count} 个值",
+    "filter weights": "滤波器权重",
+    # What each kind of layer is (inside_view.KINDS)
+    "input": "输入",
+    "convolution": "卷积",
+    "normalisation": "归一化",
+    "activation": "激活",
+    "pooling": "池化",
+    "flattening": "展平",
+    "fully connected": "全连接",
+    "output": "输出",
+    "layer": "层",
+    "Output": "输出",
     # The Retrain tab, while it is used
     "Starting…": "开始……",
     "Starting: loading MNIST and your drawings…": "开始：正在加载 MNIST 和你的图……",
@@ -149,6 +179,98 @@ ZH: dict[str, str] = {
     "Delete **{model}** for good?": "永久删除 **{model}**？",
     "Deleted {model}.": "已删除 {model}。",
     "Select a drawing first (click it in the gallery), then delete it.": "请先选择一张图（在图库中点击它），再删除。",
+    "Training failed": "训练失败",
+    "Training failed, nothing was saved: {error}": "训练失败，什么都没有保存：{error}",
+    # The Retrain tab's results
+    "Loss": "损失",
+    "Accuracy": "准确率",
+    "cross-entropy": "交叉熵",
+    "accuracy": "准确率",
+    "epoch": "轮次（epoch）",
+    "series": "曲线",
+    "training loss": "训练损失",
+    "training (augmented batches)": "训练（数据增强后的批次）",
+    "validation": "验证",
+    "cancelled": "已取消",
+    "stopped at its time limit": "到达时间上限，已停止",
+    "finished": "已完成",
+    "**{network}** {how} after {epochs} epoch(s), {steps} steps, in {seconds} s (training {training} s).":
+        "**{network}** {how}：训练了 {epochs} 轮、{steps} 步，共用时 {seconds} 秒（其中训练 {training} 秒）。",
+    "| | accuracy |": "| | 准确率 |",
+    "| MNIST validation (5,000 training-set digits held out) | {accuracy} |":
+        "| MNIST 验证集（从训练集留出的 5,000 个数字） | {accuracy} |",
+    "| MNIST test (10,000 digits, never trained on) | **{accuracy}** |":
+        "| MNIST 测试集（10,000 个数字，从未用于训练） | **{accuracy}** |",
+    "the shipped {network}": "自带的 {network}",
+    "| your {count} held-out drawings (never trained on) | **{after}** ({before}: {then}) |":
+        "| 你留出的 {count} 张图（从未用于训练） | **{after}**（{before}：{then}） |",
+    "| your {count} drawings it trained on (each counted {weight}× an epoch: optimistic) | "
+    "{after} ({before}: {then}) |":
+        "| 它训练过的你的 {count} 张图（每轮各计 {weight} 次：偏乐观） | {after}（{before}：{then}） |",
+    "_With {count} drawings or more, one in five is held out to measure the network on drawings it never saw._":
+        "_有 {count} 张或更多图时，每五张留出一张，用来在网络没见过的图上测量它。_",
+    "Each digit on MNIST validation, the shipped {network} → this network (**bold**: more than {worse} worse):":
+        "MNIST 验证集上每个数字的准确率，自带的 {network} → 这个网络（**粗体**：下降超过 {worse}）：",
+    "digit": "数字",
+    "before": "之前",
+    "after": "之后",
+    " and ": "、",
+    "it reads {digits} worse than the shipped {network} it is compared with (MNIST validation, {changes})":
+        "它识别 {digits} 比作为对照的自带 {network} 差（MNIST 验证集，{changes}）",
+    "true ↓ / answer →": "真实 ↓ / 回答 →",
+    "id": "ID",
+    "name": "名称",
+    "MNIST test": "MNIST 测试",
+    "started from": "起点",
+    "epochs": "轮数",
+    "your drawings": "你的图",
+    "saved (UTC)": "保存时间（UTC）",
+    "unreadable file": "无法读取的文件",
+    "shipped": "自带权重",
+    "scratch": "从头开始",
+    "{trained} (+{held_out} held out)": "{trained}（另留出 {held_out}）",
+    "Yours (at most {models})": "你的模型（最多 {models} 个）",
+    "all": "全部",
+    "{total} drawing(s) kept (at most {most}); showing {shown}{which}, newest first. They come from the Draw tab: "
+    "when a network is wrong, say which digit you drew. Select one to delete it.":
+        "已保存 {total} 张图（最多 {most} 张）；显示 {shown} 张{which}，最新的在前。它们来自“画图”页：网络认错时，"
+        "说明你写的是几。选中一张可以删除它。",
+    " of the {count} labelled {digit}": "（共 {count} 张标为 {digit}）",
+    "Selected: drawing {number} of the gallery, a {digit}.": "已选中：图库中的第 {number} 张图，一个 {digit}。",
+    "Selected: drawing {number} of the gallery.": "已选中：图库中的第 {number} 张图。",
+    # Messages mnist_core fills in (found by their template, see say)
+    "{network}, starting": "{network}，正在开始",
+    "{network}, {share} done, about {left} s left": "{network}，已完成 {share}，大约还剩 {left} 秒",
+    "Your training is already running ({running}). Cancel it first to start another.":
+        "你的训练已在运行（{running}）。请先取消它，再开始新的训练。",
+    "Your training is already waiting for its turn. Cancel it first to start another.":
+        "你的训练已在排队。请先取消它，再开始新的训练。",
+    "The server is busy: {count} runs wait for their turn{behind}. Try again in about {seconds} s.":
+        "服务器很忙：有 {count} 个训练在排队{behind}。请大约 {seconds} 秒后再试。",
+    " behind the one training": "，排在正在运行的训练之后",
+    "You already have {count} retrained models, the most you can keep. Delete one in the Retrain tab first.":
+        "你已经有 {count} 个重新训练的模型，这是能保存的上限。请先在“重新训练”页删除一个。",
+    "Your collection of drawings is full ({count}). Delete some in the Retrain tab to add more.":
+        "你保存的图已满（{count} 张）。请在“重新训练”页删除一些，再添加新的。",
+    "Your workspace is full ({megabytes} MB of models and drawings). Delete some models or drawings in the Retrain "
+    "tab first.": "你的空间已满（模型和图共 {megabytes} MB）。请先在“重新训练”页删除一些模型或图。",
+    "This server has no room left for new models or drawings right now. Try again later.":
+        "服务器现在没有空间保存新的模型或图。请稍后再试。",
+    "No drawing with id {id}: it was already deleted.": "没有编号为 {id} 的图：它已经被删除了。",
+    "{what} must be a whole number from {low} to {high}, not {value}.": "{what}必须是 {low} 到 {high} 之间的整数，而不是 {value}。",
+    "{what} must be a number above {low} and at most {high}, not {value}.":
+        "{what}必须大于 {low} 且不超过 {high}，而不是 {value}。",
+    "{what} must be one of {choices}, not {value}.": "{what}必须是 {choices} 之一，而不是 {value}。",
+    "The learning rate": "学习率",
+    "The batch size": "批大小",
+    "The optimizer": "优化器",
+    "The schedule": "学习率策略",
+    "The number of training digits": "训练数字的数量",
+    "The time limit (seconds)": "时间上限（秒）",
+    "The seed": "随机种子",
+    UNREADABLE: "这个文件不是我们能读取的图像。请使用 PNG、JPEG、WebP、GIF 或 BMP 图像。",
+    TOO_LARGE: f"图像太大（最多 {MAX_INPUT_PIXELS // 1_000_000} 百万像素）。",
+    "The drawing could not be read. Please clear the canvas and draw again.": "无法读取这张图。请清除画布，重新写。",
     # What Python writes while the page is in use
     "Nothing drawn yet: draw a digit.": "还没有画：写一个数字吧。",
     "No digit found in the photo.": "照片里没有找到数字。",
@@ -203,9 +325,40 @@ def language(request: Any) -> str:
 
 
 def say(text: str, request: Any = None, **values: Any) -> str:
-    """`text` in the request's language, with `values` filled in."""
-    chosen = ZH.get(text, text) if language(request) == "zh" else text
-    return chosen.format(**values) if values else chosen
+    """`text` in the request's language, with `values` filled in. A text with no translation of its
+    own may be a template of ZH's filled in elsewhere: then it is said from that template."""
+    if language(request) != "zh":
+        return text.format(**values) if values else text
+    if text not in ZH:
+        return _filled_in(text)
+    return ZH[text].format(**values) if values else ZH[text]
+
+
+def _filled_in(text: str) -> str:
+    """A text that ZH has as a template filled in (e.g. mnist_core's "Your collection of drawings is
+    full (500). ..."), in Chinese, its values too where ZH has them; else the text itself."""
+    for pattern, template in _templates():
+        found = pattern.fullmatch(text)
+        if found:
+            return ZH[template].format(**{name: ZH.get(value) or _filled_in(value)
+                                          for name, value in found.groupdict().items()})
+    return text
+
+
+@functools.cache
+def _templates() -> list[tuple[re.Pattern[str], str]]:
+    """A pattern for each text of ZH with placeholders and some words, each {name} (once) matching
+    any value; not for those whose Chinese needs more (e.g. a {position}) or formats one ({model!r})."""
+    templates = []
+    for text, chinese in ZH.items():
+        names = re.findall(r"\{(\w+)\}", text)
+        plain = not re.search(r"\{(?!\w+\})", text + chinese)  # no {name!r}, no {name:.1%}
+        if (names and len(set(names)) == len(names) and plain and re.sub(r"\{\w+\}", "", text).strip()
+                and set(re.findall(r"\{(\w+)", chinese)) <= set(names)):
+            pattern = "".join(f"(?P<{part[1:-1]}>.*?)" if re.fullmatch(r"\{\w+\}", part) else re.escape(part)
+                              for part in re.split(r"(\{\w+\})", text))
+            templates.append((re.compile(pattern, re.DOTALL), text))
+    return templates
 
 
 EN = {text: text for text in ZH}
