@@ -93,7 +93,16 @@ def main() -> None:
             page.locator(".sketch-tools .clear").click()
             draw(page, LETTER_A)
             expect(page.locator("#prediction .digit")).to_have_text("Not a digit", **wait)
-            expect(page.locator("#compare tbody tr").first).to_contain_text("Not a digit", **wait)
+            # The first stroke alone is "not a digit" too: wait until every panel reads the whole A, that is,
+            # names the closest digit the answer names (the answer follows each stroke at once, the panels after).
+            page.wait_for_function("""() => {
+                const closest = (document.querySelector("#prediction .closest") || {}).textContent || "";
+                const digit = closest.slice(-1);
+                const top = document.querySelector("#confidences .confidence-set dt");
+                const ours = [...document.querySelectorAll("#compare tbody tr")].pop();
+                return /\\d/.test(digit) && top && top.textContent.trim() === digit
+                    && ours.textContent.includes("closest digit: " + digit);
+            }""", **wait)
             page.screenshot(path=OUT / "draw-not-a-digit.png", full_page=True)
 
             # A number: each digit boxed; the panels describe the digit chosen (the least sure first).

@@ -14,12 +14,15 @@ sloppy digit. A user who draws those is answered with the digit.
 from __future__ import annotations
 
 import functools
+import math
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
+from PIL import Image, ImageDraw, ImageFont
 
-from mnist_core.styles import Stroke, arc, as_mnist_uint8, draw_strokes
+from mnist_core.styles import CANVAS, Stroke, arc, as_mnist_uint8, draw_strokes
 
 Strokes = Callable[[np.random.Generator], list[Stroke]]
 
@@ -138,6 +141,62 @@ def synthesize_non_digits(n: int, seed: int) -> torch.Tensor:
         if x is not None:
             images.append(x)
     return torch.stack(images)
+
+
+# The same kinds in print fonts: other letter shapes than our templates (serifs, a two-storey a,
+# italics, bold). Only the print families below: the handwriting fonts that benchmarks/real_style.py
+# and benchmarks/not_a_digit.py evaluate on are never trained on. Debian: fonts-dejavu-core,
+# fonts-liberation; without them the detector learns from the pen strokes only.
+PRINTED = [k for k in SYMBOLS if len(k) == 1 and k not in "∫"] + ["β", "φ", "&", "@", "%", "≥"]
+PRINT_FONT_DIRS = ["dejavu", "liberation"]
+
+
+@functools.cache
+def print_fonts() -> list[Path]:
+    return sorted(p for folder in PRINT_FONT_DIRS for p in Path("/usr/share/fonts").glob(f"*/{folder}/*.ttf"))
+
+
+@functools.cache
+def _has_glyph(font_path: Path, text: str) -> bool:
+    """Whether the font draws `text` itself: a missing glyph is drawn as a box, which is a 0."""
+    font = ImageFont.truetype(str(font_path), 40)
+    missing = font.getmask("\U0010fffd")
+    mask = font.getmask(text)
+    return mask.size != missing.size or bytes(mask) != bytes(missing)
+
+
+def draw_printed(text: str, font_path: Path, rng: np.random.Generator) -> Image.Image:
+    """`text` in a print font, as big as a drawn digit, turned and sheared a little, black on white."""
+    size = int(rng.uniform(0.45, 0.8) * CANVAS)
+    font = ImageFont.truetype(str(font_path), size)
+    image = Image.new("L", (CANVAS, CANVAS), 255)
+    ImageDraw.Draw(image).text((CANVAS / 2, CANVAS / 2), text, fill=0, anchor="mm", font=font,
+                               stroke_width=int(rng.integers(0, 3)), stroke_fill=0)
+    angle, shear = rng.uniform(-12, 12), rng.uniform(-0.25, 0.15)
+    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    a, b = c, -s + shear * c  # rotation after shear, inverted for PIL's output -> input mapping
+    d, e = s, c + shear * s
+    det = a * e - b * d
+    inv = (e / det, -b / det, 0.0, -d / det, a / det, 0.0)
+    centre = CANVAS / 2
+    inv = (inv[0], inv[1], centre - inv[0] * centre - inv[1] * centre,
+           inv[3], inv[4], centre - inv[3] * centre - inv[4] * centre)
+    return image.transform(image.size, Image.AFFINE, inv, resample=Image.BILINEAR, fillcolor=255)
+
+
+@functools.lru_cache(maxsize=2)
+def printed_non_digits(n: int, seed: int) -> torch.Tensor:
+    """n of PRINTED in the print fonts installed, MNIST-like uint8 [m, 28, 28], m <= n (none
+    where no print font is installed). The same seed and fonts give the same drawings."""
+    rng = np.random.default_rng(seed)
+    pairs = [(text, font) for text in PRINTED for font in print_fonts() if _has_glyph(font, text)]
+    images = []
+    for _ in range(n if pairs else 0):
+        text, font = pairs[rng.integers(len(pairs))]
+        x = as_mnist_uint8(draw_printed(text, font, rng))
+        if x is not None:
+            images.append(x)
+    return torch.stack(images) if images else torch.zeros(0, 28, 28, dtype=torch.uint8)
 
 
 def kinds() -> list[str]:

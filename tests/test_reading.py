@@ -40,6 +40,20 @@ def test_most_pen_symbols_are_not_digits() -> None:
     assert (~detector.is_digit(x)).float().mean() >= 0.85
 
 
+@pytest.mark.skipif(not symbols.print_fonts(), reason="no print font installed (fonts-dejavu-core)")
+def test_print_font_letters_are_drawn_and_a_missing_glyph_is_never_a_box() -> None:
+    """The detector's print-font negatives: every kind that a font has, and not the box a font
+    draws for a glyph it lacks (a box is a 0)."""
+    font = symbols.print_fonts()[0]
+    assert not symbols._has_glyph(font, "\U0010fffd")
+    assert symbols._has_glyph(font, "A")
+    x = symbols.printed_non_digits(40, HELD_OUT_SEED)
+    assert x.shape == (40, 28, 28) and x.dtype == torch.uint8
+    assert torch.equal(x, symbols.printed_non_digits.__wrapped__(40, HELD_OUT_SEED))  # seeded
+    detector = mnist_core.detector.load_detector()
+    assert (~detector.is_digit(to_float(x))).float().mean() >= 0.9
+
+
 def test_scribbles_and_scattered_marks_are_not_digits_and_say_why(model) -> None:
     # A scribble can come out much like a sloppy digit: fewer of them are refused (README).
     for make, at_least in [(symbols._scribble, 70), (symbols._marks, 90)]:

@@ -201,7 +201,11 @@ def card_markdown(model: torch.nn.Module, model_id: str, info: dict, request: An
         rows.append(say("Recipe: {optimizer} {lr}, batch {batch}, {epochs} epochs, {schedule} schedule{augmented}.",
                         request, optimizer=recipe.get("optimizer"), lr=recipe.get("lr"), batch=recipe.get("batch_size"),
                         epochs=recipe.get("epochs"), schedule=say(str(recipe.get("schedule")), request),
-                        augmented=say(", augmented", request) if recipe.get("augment") else ""))
+                        augmented=(say(", augmented", request) if recipe.get("augment") else "")
+                        + (say(", label smoothing {amount}", request, amount=recipe["label_smoothing"])
+                           if recipe.get("label_smoothing") else "")
+                        + (say(", + {count} digits in the styles MNIST lacks", request, count=recipe["styled_digits"])
+                           if recipe.get("styled_digits") else "")))
     fix = inside.tutorial_fix(model)
     if fix:
         rows.append(say("Fixed from the tutorial: {fix}", request, fix=fix))

@@ -117,6 +117,8 @@ ZH: dict[str, str] = {
     "Recipe: {optimizer} {lr}, batch {batch}, {epochs} epochs, {schedule} schedule{augmented}.":
         "训练配方：{optimizer} {lr}，批大小 {batch}，{epochs} 轮，{schedule} 学习率策略{augmented}。",
     ", augmented": "，使用数据增强",
+    ", label smoothing {amount}": "，标签平滑 {amount}",
+    ", + {count} digits in the styles MNIST lacks": "，另加 {count} 个 MNIST 缺少的书写风格的数字",
     "Fixed from the tutorial: {fix}": "相对教程修正的错误：{fix}",
     "tutorial {number}": "教程 {number}",
     "MNIST Sketch Lab": "MNIST 手写实验室",
