@@ -74,6 +74,11 @@ def main() -> None:
             page.get_by_role("button", name=re.compile("^Inside the network")).click()
             expect(page.locator("#why img")).to_have_count(3, **wait)  # over the 28x28 (answer, runner-up) and the drawing
             expect(page.locator("#filters img")).to_be_visible(**wait)
+            second = page.locator("#inside section.conv img").nth(1)  # a click on its 5th map shows that map's filter
+            tile_w, tile_h = (int(second.get_attribute(f"data-tile-{side}")) for side in "wh")
+            scale = second.bounding_box()["width"] / second.evaluate("img => img.naturalWidth")
+            second.click(position={"x": 4.5 * tile_w * scale, "y": 0.5 * tile_h * scale})
+            expect(page.locator("#filters")).to_contain_text("feature map 5's filter", **wait)
             page.locator("#inside-box").screenshot(path=OUT / "draw-inside.png")
             page.get_by_role("button", name=re.compile("^Inside the network")).click()  # closed again
 

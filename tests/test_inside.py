@@ -179,6 +179,21 @@ def test_the_view_follows_the_drawing_in_the_browser(browser, app_url: str) -> N
         page.get_by_role("option", name=re.compile(r"^2: Conv2d")).click()
         expect(filters).not_to_have_attribute("src", before)
         expect(page.locator("#filters")).to_contain_text("input channel(s)")
+
+        # A click on a feature map shows that map's filter: the second convolution's 18th map
+        # (second row, second column of 16), picked in the picture, not in the controls.
+        second = page.locator("#inside section.conv img").nth(1)
+        second.scroll_into_view_if_needed()
+        tile_w, tile_h = (int(second.get_attribute(f"data-tile-{side}")) for side in "wh")
+        box = second.bounding_box()
+        scale = box["width"] / second.evaluate("img => img.naturalWidth")
+        page.mouse.click(box["x"] + 1.5 * tile_w * scale, box["y"] + 1.5 * tile_h * scale)
+        expect(page.locator("#filters")).to_contain_text("feature map 18's filter")
+        expect(page.locator("#filter-map input[type=number]")).to_have_value("18")
+        expect(page.locator("#filter-layer input")).to_have_value(re.compile(r"^2: Conv2d"))
+        page.locator("#inside section.conv img").first.click(position={"x": 2, "y": 2})  # the first map of the first
+        expect(page.locator("#filters")).to_contain_text("feature map 1's filter: 1 input channel(s)")
+        expect(page.locator("#filter-layer input")).to_have_value(re.compile(r"^1: Conv2d"))
     finally:
         page.context.close()
 

@@ -99,6 +99,25 @@ def test_the_inside_view_is_said_in_chinese() -> None:
     assert english_words(why, {"Captum"}) == set()
 
 
+@pytest.mark.parametrize("model_id", list(mnist_core.SPECS))
+def test_every_network_card_is_said_in_chinese_tutorial_fix_and_name_too(model_id: str) -> None:
+    """The tutorial fixes come from the networks' docstrings: a docstring changed without its
+    translation would show English on a Chinese card."""
+    from ui.draw_tab import model_label
+    from ui.inside_view import card_markdown
+
+    zh = request("zh-CN")
+    model = mnist_core.load_model(model_id)
+    fix = inside.tutorial_fix(model)
+    assert not fix or texts.say(fix, zh) != fix
+    card = card_markdown(model, model_id, mnist_core.model_info(model_id), zh)
+    prose = re.sub(r"`[^`]*`", "", "\n".join(line for line in card.splitlines() if not line.startswith("| ")))
+    names = {"MNIST", "MLP", "LeNet-5", "CNN", "fc", "ConvNet-BN", "adamw", "adam", "sgd", "one-cycle", "log", "softmax",
+             "logit", "logits", "NLL", "ReLU", "MLP3x64", "x8"}  # "8x8" scans; the networks', optimisers' and functions' own names
+    assert english_words(prose, names) == set(), card
+    assert "ours" not in model_label(model_id, None, zh) and "tested" not in model_label(model_id, None, zh)
+
+
 def test_messages_mnist_core_fills_in_are_said_in_chinese() -> None:
     """Errors written without a request (mnist_core has none): found by their template in texts.ZH."""
     zh = request("zh-CN")

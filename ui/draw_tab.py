@@ -93,28 +93,31 @@ def network(model_id: str, ws: Workspace | None) -> tuple[Path, torch.nn.Module]
     return path, model
 
 
-def model_label(model_id: str, ws: Workspace | None) -> str:
-    """How the model selector names a network, e.g. "ConvNet-BN (ours) · 99.6%"."""
-    return _label(model_file(model_id, ws), model_id)
+def model_label(model_id: str, ws: Workspace | None, request: Any = None) -> str:
+    """How the model selector names a network, e.g. "ConvNet-BN (ours) · 99.6%", in the page's language."""
+    name, accuracy = _name_and_accuracy(model_file(model_id, ws), model_id)
+    if name is None:
+        return f"{model_id} · {say('unreadable file', request)}"
+    return f"{say(name, request)} · {accuracy:.1%}" if accuracy is not None else f"{say(name, request)} · {say('not tested', request)}"
 
 
 @functools.lru_cache(maxsize=1024)
-def _label(path: Path, model_id: str) -> str:
+def _name_and_accuracy(path: Path, model_id: str) -> tuple[str | None, float | None]:
+    """A weights file's network name and MNIST test accuracy (None, None: the file cannot be read)."""
     try:
         info = mnist_core.weights.read_metadata(path)
     except mnist_core.WeightsError:
-        return f"{model_id} · unreadable file"
-    accuracy = info.get("test_accuracy")
-    return f"{info['name']} · {accuracy:.1%}" if accuracy is not None else f"{info['name']} · not tested"
+        return None, None
+    return info["name"], info.get("test_accuracy")
 
 
-def model_choices(ws: Workspace | None) -> list[tuple[str, str]]:
+def model_choices(ws: Workspace | None, request: Any = None) -> list[tuple[str, str]]:
     """(label, id) of every network `ws` may use, for a gr.Dropdown. Labels are unique: two
     networks that would share one (retrained in the same minute) also show their ids."""
     labels = {}
     for model_id in mnist_core.list_models(workspace=ws):
         try:
-            labels[model_id] = model_label(model_id, ws)
+            labels[model_id] = model_label(model_id, ws, request)
         except gr.Error:  # deleted since the listing
             pass
     repeated = {label for label in labels.values() if list(labels.values()).count(label) > 1}
@@ -144,20 +147,20 @@ def reading_network(model_id: Any, ws: Workspace | None) -> str:
     return still_there(model_id, ws) or most_accurate(ws)
 
 
-def model_or_default(model_id: Any, ws: Workspace | None) -> tuple[str, Any]:
+def model_or_default(model_id: Any, ws: Workspace | None, request: Any = None) -> tuple[str, Any]:
     """The network a page reads with, and the update for its selector: when its network is gone,
     the default one (and the current choices); else the same network and no update."""
     if still_there(model_id, ws):
         return model_id, gr.skip()
     fallback = most_accurate(ws)
-    return fallback, gr.Dropdown(choices=model_choices(ws), value=fallback)
+    return fallback, gr.Dropdown(choices=model_choices(ws, request), value=fallback)
 
 
 def say_it_was_deleted(model_id: Any, ws: Workspace | None, request: Any = None) -> None:
     """The warning, once, when a page's network was deleted (maybe from another page)."""
     fallback = most_accurate(ws)
     gr.Warning(say("The network {model!r} is no longer on this server (it was deleted). Reading with {fallback} instead.",
-                   request, model=str(model_id)[:80], fallback=model_label(fallback, ws)))
+                   request, model=str(model_id)[:80], fallback=model_label(fallback, ws, request)))
 
 
 def to_tensor(image: str | None) -> torch.Tensor | None:
@@ -394,7 +397,7 @@ def read_canvas(value: object, model_id: str, current: str | None, request: gr.R
     `gone` keeps the deleted network's id for the selector's change event to warn about (this
     event is off the queue, where Gradio shows no warnings)."""
     ws = workspace_of(request)
-    chosen, selector = model_or_default(model_id, ws)
+    chosen, selector = model_or_default(model_id, ws, request)
     scores, answer, seen, image = analyse(canvas_image(value), chosen, ws, request)
     photo_gone = is_photo(current)
     if chosen != model_id:  # the default network: the canvas's script reads with it from now on
@@ -411,7 +414,7 @@ def show_model(image: str | None, model_id: str, gone: str | None, request: gr.R
     """show() of the current image with the network just selected (or the default one, if it was
     deleted meanwhile), the selector's update, and `gone` said and cleared."""
     ws = workspace_of(request)
-    chosen, selector = model_or_default(model_id, ws)
+    chosen, selector = model_or_default(model_id, ws, request)
     if chosen != model_id:
         say_it_was_deleted(model_id, ws, request)
     elif gone and chosen == most_accurate(ws):  # the switch to the default that read_canvas made
@@ -424,7 +427,7 @@ def show_photo(image: dict | None, model_id: str, request: gr.Request) -> tuple[
     if the page's was deleted), the selector's update, and the upload's: a file that is not an
     image gets its message and is taken away, and the image read before stays the current one."""
     ws = workspace_of(request)
-    chosen, selector = model_or_default(model_id, ws)
+    chosen, selector = model_or_default(model_id, ws, request)
     try:
         shown = show(image["path"] if image else None, chosen, ws, request)
     except gr.Error as error:
@@ -445,14 +448,14 @@ def compare_all(image: str | None, request: gr.Request | None = None) -> str:
                    request)
     if len(number.digits) > 1:
         rows = [say("| Network | Number | Least confidence |", request), "| --- | :---: | ---: |"]
-        for label, model_id in model_choices(ws):
+        for label, model_id in model_choices(ws, request):
             n = number_in(image, model_id, ws)
             rows.append(f"| {label} | **{n.text}** | {min(d.confidence for d in n.digits):.1%} |")
         return "\n".join(rows)
     x = number.digits[0].x
     rows = [say("| Network | Answer | Confidence |", request), "| --- | :---: | ---: |"]
     digit = is_a_digit(x)  # one detector for every network
-    for label, model_id in model_choices(ws):
+    for label, model_id in model_choices(ws, request):
         r = reading(x, model_id, ws, digit)
         answer = (f"{say(NOT_A_DIGIT, request)} ({say('closest digit: {digit}', request, digit=r.digit)})"
                   if r.not_a_digit else f"**{r.digit}**")
@@ -513,6 +516,17 @@ def filters_of(model_id: str, conv_index: Any, channel: Any, request: gr.Request
     """The chosen convolution's feature map's filter weights, for the page's network."""
     ws = workspace_of(request)
     return show_filters(get_model(reading_network(model_id, ws), ws), conv_index, channel, request)
+
+
+def map_picked(model_id: str, event: gr.EventData, request: gr.Request) -> tuple[Any, Any, str]:
+    """A click on a convolution's feature map (inside_view.PICK_MAP): that convolution and map
+    chosen, and the map's filter shown."""
+    picked = getattr(event, "_data", None) or {}
+    conv, map_index = picked.get("conv"), picked.get("map")
+    if not isinstance(conv, int) or not isinstance(map_index, int):
+        return gr.skip(), gr.skip(), gr.skip()
+    channel, filters = filters_of(model_id, conv, map_index + 1, request)
+    return gr.Dropdown(value=conv), channel, filters
 
 
 SKETCHPAD_HTML = """
@@ -610,6 +624,7 @@ def draw_tab() -> DrawTab:
         filters_of, [model, view.conv, view.channel], [view.channel, view.filters], queue=False, **quiet)
     gr.on([view.conv.input, view.channel.release], filters_of, [model, view.conv, view.channel],
           [view.channel, view.filters], queue=False, **quiet)
+    view.layers.click(map_picked, model, [view.conv, view.channel, view.filters], queue=False, **quiet)
     # The public API ("Use via API"), on hidden components: /predict reads an image as one digit,
     # /read_number reads every digit in it. An unknown model id is refused there, never replaced.
     api_image = gr.Image(type="filepath", visible=False, label="Photo or scan")

@@ -58,15 +58,30 @@ def _grey(values: torch.Tensor) -> torch.Tensor:
     return ((values - lo) / (hi - lo) * 255 if hi > lo else torch.zeros_like(values)).round().to(torch.uint8)
 
 
+class Grid(NamedTuple):
+    """How maps_picture lays out feature maps: `columns` a row, each tile `tile_w` x `tile_h` image
+    pixels (the map and a 1 px gap), the first `count` maps."""
+
+    columns: int
+    tile_w: int
+    tile_h: int
+    count: int
+
+
+def _grid(maps: torch.Tensor) -> tuple[Grid, int]:
+    """The layout of maps [C, H, W] in maps_picture, and each map's scale."""
+    c, h, w = maps[:MAPS_SHOWN].shape
+    scale = max(1, (TILE_PX if c > 1 else 4 * TILE_PX) // max(h, w))  # one map alone (the input): larger
+    return Grid(min(c, 16), w * scale + 1, h * scale + 1, c), scale
+
+
 def maps_picture(maps: torch.Tensor) -> str:
     """Feature maps [C, H, W] as one grid image, each map TILE_PX wide, 1 px apart."""
     maps = maps[:MAPS_SHOWN]
-    c, h, w = maps.shape
-    scale = max(1, (TILE_PX if c > 1 else 4 * TILE_PX) // max(h, w))  # one map alone (the input): larger
+    (columns, side_w, side_h, c), scale = _grid(maps)
+    h, w = maps.shape[1:]
     tiles = F.interpolate(_grey(maps).float()[:, None], scale_factor=scale, mode="nearest")[:, 0].to(torch.uint8)
-    columns = min(c, 16)
     rows = math.ceil(c / columns)
-    side_h, side_w = h * scale + 1, w * scale + 1
     grid = torch.full((rows * side_h, columns * side_w), 128, dtype=torch.uint8)
     for i in range(c):
         r, q = divmod(i, columns)
@@ -129,8 +144,10 @@ def layer_name(kind: str, name: str, request: Any = None) -> str:
 
 
 def layers_html(views: list[inside.LayerView], request: Any = None) -> str:
-    """Every layer, in order: its name, output shape and parameters, and its picture."""
+    """Every layer, in order: its name, output shape and parameters, and its picture. A
+    convolution's maps say where each lies (data-*), so that a click picks one (PICK_MAP)."""
     parts = []
+    convolutions = 0
     for v in views:
         shape = "×".join(str(s) for s in v.shape)
         if v.kind == "output":
@@ -142,7 +159,14 @@ def layers_html(views: list[inside.LayerView], request: Any = None) -> str:
             more = (say(" (the first {shown} of {count})", request, shown=MAPS_SHOWN, count=v.shape[0])
                     if v.shape[0] > MAPS_SHOWN else "")
             maps = say("{count} feature maps", request, count=v.shape[0])
-            picture = f'<img src="{maps_picture(v.output)}" alt="{maps}{more}">{more}'
+            clickable = ""
+            if v.kind == "conv":
+                grid, _ = _grid(v.output)
+                clickable = (f' data-conv="{convolutions}" data-columns="{grid.columns}" data-tile-w="{grid.tile_w}" '
+                             f'data-tile-h="{grid.tile_h}" data-count="{grid.count}" '
+                             f'title="{say("Click a feature map to see its filter", request)}"')
+                convolutions += 1
+            picture = f'<img src="{maps_picture(v.output)}" alt="{maps}{more}"{clickable}>{more}'
         else:
             values = say("{count} values", request, count=v.output.numel())
             picture = f'<img src="{strip_picture(v.output)}" alt="{values}">'
@@ -178,10 +202,10 @@ def why_html(why: inside.Attribution, x: torch.Tensor, drawing: Any = None, requ
 
 def card_markdown(model: torch.nn.Module, model_id: str, info: dict, request: Any = None) -> str:
     """The network's card: what it is, its layers, recipe, accuracies, and the tutorial's bug we fixed
-    (that one in English: it is the network's docstring)."""
+    (from the network's docstring; texts.ZH has each one's Chinese)."""
     base = info.get("base_model", model_id)
     spec = SPECS.get(base)
-    name = f"**{html.escape(str(info.get('name', model_id)))}** (`{model_id}`)"
+    name = f"**{html.escape(say(str(info.get('name', model_id)), request))}** (`{model_id}`)"
     count = f"{count_parameters(model):,}"
     rows = [say("{name}, {count} parameters, from {source}.", request, name=name, count=count,
                 source=say(spec.source, request))
@@ -208,7 +232,7 @@ def card_markdown(model: torch.nn.Module, model_id: str, info: dict, request: An
                            if recipe.get("styled_digits") else "")))
     fix = inside.tutorial_fix(model)
     if fix:
-        rows.append(say("Fixed from the tutorial: {fix}", request, fix=fix))
+        rows.append(say("Fixed from the tutorial: {fix}", request, fix=say(fix, request)))
     table = [say("| # | layer | output | parameters |", request), "| ---: | --- | --- | ---: |"]
     for i, row in enumerate(inside.network_card(model)):
         table.append(f"| {i} | {layer_name(row.kind, row.layer, request)} | {'×'.join(map(str, row.output_shape))} | "
@@ -234,6 +258,20 @@ class InsideView(NamedTuple):
     filters: gr.HTML
 
 
+# A click on a convolution's maps (layers_html) picks that map: its filter is shown (pick_map).
+PICK_MAP = """
+element.addEventListener("click", (event) => {
+  const img = event.target.closest("img[data-conv]");
+  if (!img || !img.naturalWidth) return;
+  const box = img.getBoundingClientRect(), d = img.dataset;
+  const column = Math.floor((event.clientX - box.left) * img.naturalWidth / box.width / Number(d.tileW));
+  const row = Math.floor((event.clientY - box.top) * img.naturalHeight / box.height / Number(d.tileH));
+  const map = row * Number(d.columns) + column;
+  if (column < Number(d.columns) && map < Number(d.count)) trigger("click", {conv: Number(d.conv), map: map});
+});
+"""
+
+
 def inside_view() -> InsideView:
     """Declare the view (in an accordion below the comparison, closed at first: it is computed only
     while open); the Draw tab wires it."""
@@ -241,7 +279,7 @@ def inside_view() -> InsideView:
     with gr.Accordion(t("Inside the network: every layer, and why this answer"), open=False, elem_id="inside-box") as box:
         with gr.Row():
             with gr.Column(scale=3):
-                layers = gr.HTML(empty_html(), elem_id="inside")
+                layers = gr.HTML(empty_html(), elem_id="inside", js_on_load=PICK_MAP)
             with gr.Column(scale=2):
                 why = gr.HTML("", elem_id="why")
                 with gr.Group():

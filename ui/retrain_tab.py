@@ -509,7 +509,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
     def refresh_selector(selected: str | None, new_model_id: str, request: gr.Request) -> gr.Dropdown:
         """The Draw tab's choices now, with the new model selected. The value is left alone
         otherwise (unless its model was deleted), so that no stray change event redraws the answer."""
-        choices = model_choices(workspace_of(request))
+        choices = model_choices(workspace_of(request), request)
         ids = [model_id for _, model_id in choices]
         if new_model_id in ids:
             return gr.Dropdown(choices=choices, value=new_model_id)
@@ -519,7 +519,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
 
     def refresh_on_load(selected: str | None, request: gr.Request) -> gr.Dropdown:
         """A page gets the choices of when the server started: add the visitor's models, and those saved since."""
-        choices = model_choices(workspace_of(request))
+        choices = model_choices(workspace_of(request), request)
         return gr.skip() if choices == model_selector.choices else refresh_selector(selected, "", request)
 
     def models_changed(dependency: Any, on_load: bool = False) -> None:

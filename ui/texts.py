@@ -120,6 +120,19 @@ ZH: dict[str, str] = {
     ", label smoothing {amount}": "，标签平滑 {amount}",
     ", + {count} digits in the styles MNIST lacks": "，另加 {count} 个 MNIST 缺少的书写风格的数字",
     "Fixed from the tutorial: {fix}": "相对教程修正的错误：{fix}",
+    "Click a feature map to see its filter": "点击一张特征图，查看它的滤波器",
+    # The tutorial fixes, as the networks' docstrings say them (mnist_core.inside.tutorial_fix)
+    "the tutorial ends in log_softmax and trains with NLL; we return logits and train with cross-entropy, which "
+    "is the same loss computed in one stable step.":
+        "教程以 log_softmax 结尾并用 NLL 训练；我们输出 logits 并用交叉熵训练：同一个损失，一步算出，数值更稳定。",
+    "the tutorial's first listing flattens the input image instead of the pooled feature maps before the first "
+    "fully connected layer.": "教程的第一段代码在第一个全连接层之前展平的是输入图像，而不是池化后的特征图。",
+    "the tutorial applies ReLU to the output logits, which clips every negative logit to zero and slows learning; "
+    "the last layer here is linear.": "教程对输出的 logits 也用了 ReLU，把每个负的 logit 截成零，学得更慢；这里最后一层是线性的。",
+    "the tutorial ends in log_softmax; we return logits (see MLP3x64).": "教程以 log_softmax 结尾；我们输出 logits（见 MLP3x64）。",
+    # Networks' names and their state in the selector
+    "ConvNet-BN (ours)": "ConvNet-BN（本项目的）",
+    "not tested": "未测试",
     "tutorial {number}": "教程 {number}",
     "MNIST Sketch Lab": "MNIST 手写实验室",
     "onecycle": "one-cycle",
