@@ -32,13 +32,14 @@ INK_LEVEL = 48  # on 0..255: a pixel of the ink plane above this is ink, for fin
 MAX_MARKS = 16  # only the largest marks are looked at: a page of scribbles stays fast
 MAX_DIGITS = 12  # at most this many digits are read
 SPECK = 0.35  # a group smaller than this share of the digits' height each way is a speck, ignored
+SPECK_INK = 0.12  # ... and so is a group with less ink than this share of the median group's
 SAME_DIGIT_OVERLAP = 0.5  # marks that overlap by this share of the narrower one's width are one digit
 TOUCHING = 1.15  # a group wider than this many times the digits' height may be digits that touch
 ALONE_TOUCHING = 1.3  # ... and when it is the only group (a letter or a wide digit, more likely than a number)
 WIDEST_DIGIT, NARROWEST_DIGIT = 1.0, 0.45  # widths of a digit (not a 1) as shares of its height
 MISREAD = 0.01  # the confidence a piece read as "not a digit" counts with, when choosing cuts
 CUT_MARGIN = 0.05  # a cut is chosen over the whole only if its mean log-confidence is this much higher...
-WIDE_WHOLE = 0.3  # ... less this per unit of width beyond the digits' height (a digit is rarely wider than tall)
+WIDE_WHOLE = 0.1  # ... less this per unit of width beyond the digits' height (a digit is rarely wider than tall)
 NOT_A_DIGIT_LABEL = "?"
 
 
@@ -109,7 +110,7 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
     pooled = F.max_pool2d(torch.from_numpy(plane)[None, None].float(), factor, ceil_mode=True)[0, 0].numpy()
     small = pooled > INK_LEVEL
     labels = _label_marks(small)
-    groups = _digits(labels)
+    groups = _without_faint(_digits(labels), labels, plane, factor)
     if not groups:
         return NumberReading([], size)
 
@@ -226,6 +227,19 @@ def _digits(labels: np.ndarray) -> list[_Group]:
 
     height = float(np.median([g.height for g in groups]))
     return [g for g in groups if max(g.width, g.height) >= SPECK * height]
+
+
+def _without_faint(groups: list[_Group], labels: np.ndarray, plane: np.ndarray, factor: int) -> list[_Group]:
+    """`groups` less those with hardly any ink: dots and specks one over the other (a ":" of stray
+    ink) make a group as tall as a digit, but a 1, the digit with the least ink, has about a third
+    of a digit's. Counted on the ink plane itself (the small copy's max-pooling fattens a dot)."""
+    amounts = []
+    for g in groups:
+        mask = np.isin(labels[g.y0:g.y1, g.x0:g.x1], g.labels).repeat(factor, 0).repeat(factor, 1)
+        ink = plane[g.y0 * factor:g.y1 * factor, g.x0 * factor:g.x1 * factor] > INK_LEVEL
+        amounts.append(int((ink & mask[:ink.shape[0], :ink.shape[1]]).sum()))
+    least = SPECK_INK * float(np.median(amounts)) if amounts else 0.0
+    return [g for g, amount in zip(groups, amounts) if amount >= least]
 
 
 def _cut(group: _Group, labels: np.ndarray, count: int) -> list[_Group]:

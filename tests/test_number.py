@@ -80,6 +80,17 @@ def test_a_mark_that_is_not_a_digit_is_a_question_mark(model) -> None:
     assert reading.as_dict()["digits"][2]["label"] == "?"
 
 
+def test_stray_dots_between_digits_are_not_a_mark(model) -> None:
+    """Two specks of ink one over the other (a ":" a pen left, or noise in a scan) are as tall as
+    a digit's box is wide but hold hardly any ink: not a "?" between the digits."""
+    image = written("12", gap=80)
+    pen = ImageDraw.Draw(image)
+    middle = 20 + 100 + 40  # in the gap between the two cells
+    for y in (80, 150):
+        pen.ellipse((middle - 6, y - 6, middle + 6, y + 6), fill=0)
+    assert read_number(image, *model).text == "12"
+
+
 def test_a_page_of_scribbles_is_read_quickly_and_capped(model) -> None:
     rng = np.random.default_rng(0)
     page = Image.new("L", (800, 800), 255)

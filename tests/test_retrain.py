@@ -525,13 +525,26 @@ GRADIOS_OWN = ("The input spec uses Vega-Lite v5.17.0, but the current version o
                "Method not implemented.")
 
 
-def test_the_training_curves_draw_a_line_per_series_during_and_after_a_run(page) -> None:
+def test_the_training_curves_draw_a_line_per_series_during_and_after_a_run(browser, server: str) -> None:
     from playwright.sync_api import expect
 
-    console: list[str] = []  # what the browser's console says, from the page's load on
-    page.on("console", lambda message: console.append(f"{message.type}: {message.text}")
-            if message.type in ("warning", "error") else None)
-    page.reload()
+    console: list[str] = []  # what the browser's console says, from before the page loads
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.on("console", lambda message: console.append(f"{message.type}: {message.text}")
+               if message.type in ("warning", "error") else None)
+    page = open_page(context, server)
+    try:
+        curves_during_and_after_a_run(page)
+        said = list(console)  # before the page closes (closing aborts its connections)
+    finally:
+        context.close()
+    # Nothing to warn of on the way (the blank curves' placeholders once made Vega warn "Infinite extent").
+    assert [line for line in said if not any(known in line for known in GRADIOS_OWN)] == []
+
+
+def curves_during_and_after_a_run(page) -> None:
+    from playwright.sync_api import expect
+
     expected = {plot: {"lines": len(series), "legend": series} for plot, series in CURVES.items()}
     page.get_by_role("tab", name="Retrain").click()
     page.locator("#retrain-network input").click()
@@ -564,8 +577,6 @@ def test_the_training_curves_draw_a_line_per_series_during_and_after_a_run(page)
     # Kept, or (a short run can cost a digit more than a point) offered to keep: trained either way.
     expect(status).to_contain_text(re.compile("Done: MNIST test accuracy|Keep it anyway"), timeout=WAIT_S * 1000)
     assert curves_drawn(page) == expected
-    # Nothing to warn of on the way (the blank curves' placeholders once made Vega warn "Infinite extent").
-    assert [line for line in console if not any(known in line for known in GRADIOS_OWN)] == []
 
 
 def test_a_model_file_that_does_not_fit_its_network_gets_a_clear_message(client: Client, tmp_path: Path,
