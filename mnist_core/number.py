@@ -7,14 +7,17 @@
 How: the ink (preprocess.ink_plane) is split into marks, connected groups of ink pixels found on
 a copy at most MARK_SIDE pixels a side. Marks that overlap left to right are one digit (the
 crossbar of a 4, 5 or 7 drawn as its own stroke). A group much wider than the others are tall is
-digits that touch, cut where the ink is thinnest. Each digit's own ink (not a neighbour's stroke
-reaching into its box) goes through to_mnist and the network, as a drawing of one digit does.
+digits that touch, cut where the ink is thinnest near even places; if that reads unsurely, also at
+every choice of its columns of least ink. Each way is read, and the most confident kept. Each
+digit's own ink (not a neighbour's stroke reaching into its box) goes through to_mnist and the
+network, as a drawing of one digit does.
 When there is one digit, the whole image is read exactly as a single digit is, so a single
 digit's answer does not change.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +43,9 @@ WIDEST_DIGIT, NARROWEST_DIGIT = 1.0, 0.45  # widths of a digit (not a 1) as shar
 MISREAD = 0.01  # the confidence a piece read as "not a digit" counts with, when choosing cuts
 CUT_MARGIN = 0.05  # a cut is chosen over the whole only if its mean log-confidence is this much higher...
 WIDE_WHOLE = 0.1  # ... less this per unit of width beyond the digits' height (a digit is rarely wider than tall)
+UNSURE_CUT = 0.9  # digits that touch read less surely than this: cuts at the columns of least ink are tried too
+MINIMA_KEPT = 6  # ... the lowest this many of them
+NARROWEST_PIECE = 0.2  # no piece of a cut narrower than this share of the digits' height (a 1 is about this)
 NOT_A_DIGIT_LABEL = "?"
 
 
@@ -134,20 +140,43 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
     height = float(np.median([g.height for g in groups]))
     touching = TOUCHING if len(groups) > 1 else ALONE_TOUCHING
     groups = groups[:MAX_DIGITS]
-    # Every way of reading every group, and all their pieces read in one batch.
-    plans = [[[p for p in map(piece, option) if p is not None] for option in _options(g, labels, height, touching)]
-             for g in groups]
-    pieces = [p for options in plans for option in options for p in option]
-    if len(groups) == 1 and plans[0][0]:  # the only group, whole, is read as a single digit always is
-        readings = iter([read(model, pieces[0][1], temperature),
-                         *read_all(model, [x for _, x in pieces[1:]], temperature)])
-    else:
-        readings = iter(read_all(model, [x for _, x in pieces], temperature))
-    digits: list[DigitReading] = []
-    for g, options in zip(groups, plans):
-        read_options = [[DigitReading(b, x, next(readings)) for b, x in option] for option in options]
-        digits += _most_confident(read_options, g.width / height)
-    return NumberReading(digits[:MAX_DIGITS], size)
+    # Every way of reading every group, and all their pieces read in one batch (each piece once).
+    options_of = [_options(g, labels, height, touching) for g in groups]
+    made: dict[tuple, tuple[tuple[int, int, int, int], torch.Tensor] | None] = {}
+    readings: dict[tuple, Reading] = {}
+
+    def read_pieces(options: list[list[_Group]]) -> None:
+        new = {_key(p): p for option in options for p in option if _key(p) not in made}
+        for key, p in new.items():
+            made[key] = piece(p)
+        keys = [key for key in new if made[key] is not None]
+        xs = [made[key][1] for key in keys]
+        if len(groups) == 1 and not readings and keys and keys[0] == _key(groups[0]):  # alone and whole: as
+            answers = [read(model, xs[0], temperature), *read_all(model, xs[1:], temperature)]  # one digit is read
+        else:
+            answers = read_all(model, xs, temperature)
+        readings.update(zip(keys, answers))
+
+    def best(g: _Group, options: list[list[_Group]]) -> list[DigitReading]:
+        return _most_confident([[DigitReading(made[_key(p)][0], made[_key(p)][1], readings[_key(p)])
+                                 for p in option if _key(p) in readings] for option in options], g.width / height)
+
+    read_pieces([p for options in options_of for p in options])
+    chosen = [best(g, options) for g, options in zip(groups, options_of)]
+    # Digits that touch, read unsurely: also try cuts at the columns of least ink (a second batch).
+    unsure = [i for i, (g, digits) in enumerate(zip(groups, chosen)) if g.width > touching * height
+              and min((d.confidence for d in digits), default=0.0) < UNSURE_CUT]
+    if unsure:
+        for i in unsure:
+            options_of[i] = options_of[i] + _cuts_at_minima(groups[i], labels, height)
+        read_pieces([p for i in unsure for p in options_of[i]])
+        for i in unsure:
+            chosen[i] = best(groups[i], options_of[i])
+    return NumberReading([d for digits in chosen for d in digits][:MAX_DIGITS], size)
+
+
+def _key(g: _Group) -> tuple:
+    return (tuple(g.labels), g.x0, g.y0, g.x1, g.y1)
 
 
 def _options(group: _Group, labels: np.ndarray, height: float, touching: float) -> list[list[_Group]]:
@@ -159,10 +188,15 @@ def _options(group: _Group, labels: np.ndarray, height: float, touching: float) 
     if len(marks) > 1:
         options.append(sorted(marks, key=lambda m: m.x0))
     if group.width > touching * height:
-        fewest = max(2, math.floor(group.width / (WIDEST_DIGIT * height)))
-        most = min(6, max(fewest, math.ceil(group.width / (NARROWEST_DIGIT * height))))
+        fewest, most = _counts(group, height)
         options += [_cut(group, labels, count) for count in range(fewest, most + 1)]
     return options
+
+
+def _counts(group: _Group, height: float) -> tuple[int, int]:
+    """The fewest and most digits that touch a group this wide may be."""
+    fewest = max(2, math.floor(group.width / (WIDEST_DIGIT * height)))
+    return fewest, min(6, max(fewest, math.ceil(group.width / (NARROWEST_DIGIT * height))))
 
 
 def _most_confident(options: list[list[DigitReading]], aspect: float) -> list[DigitReading]:
@@ -242,6 +276,38 @@ def _without_faint(groups: list[_Group], labels: np.ndarray, plane: np.ndarray, 
     return [g for g, amount in zip(groups, amounts) if amount >= least]
 
 
+def _cuts_at_minima(group: _Group, labels: np.ndarray, height: float) -> list[list[_Group]]:
+    """`group` cut at every choice of its columns of least ink (local minima, the lowest
+    MINIMA_KEPT), into as many digits as _options tries, none narrower than NARROWEST_PIECE of
+    the height: digits that touch are rarely as wide as each other (a 1 beside a 0)."""
+    fewest, most = _counts(group, height)
+    ink = np.isin(labels[group.y0:group.y1, group.x0:group.x1], group.labels)
+    columns = ink.sum(axis=0).astype(float)
+    edge = max(1, round(NARROWEST_PIECE * height))
+    minima = [c for c in range(edge, group.width - edge)
+              if columns[c] <= columns[max(0, c - 2):c + 3].min()]
+    minima = sorted(sorted(minima, key=lambda c: columns[c])[:MINIMA_KEPT])
+    options = []
+    for count in range(fewest, most + 1):
+        for cuts in itertools.combinations(minima, count - 1):
+            edges = [0, *cuts, group.width]
+            if min(b - a for a, b in zip(edges, edges[1:])) >= edge:
+                options.append(_pieces(group, ink, edges))
+    return options
+
+
+def _pieces(group: _Group, ink: np.ndarray, edges: list[int]) -> list[_Group]:
+    """`group` cut at the columns `edges` (its own, 0 and its width included), each piece
+    trimmed to its ink's rows; `ink`: the group's mask within its box."""
+    pieces = []
+    for left, right in zip(edges, edges[1:]):
+        rows = np.nonzero(ink[:, left:right].any(axis=1))[0]
+        if right > left and rows.size:
+            pieces.append(_Group(group.labels, group.x0 + left, group.y0 + int(rows[0]),
+                                 group.x0 + right, group.y0 + int(rows[-1]) + 1))
+    return pieces
+
+
 def _cut(group: _Group, labels: np.ndarray, count: int) -> list[_Group]:
     """`group` cut into `count` digits that touch: at the column with the least ink near each
     place a cut is expected."""
@@ -252,11 +318,4 @@ def _cut(group: _Group, labels: np.ndarray, count: int) -> list[_Group]:
     for k in range(1, count):
         lo, hi = round(step * (k - 0.35)), round(step * (k + 0.35))
         cuts.append(lo + int(np.argmin(columns[lo:hi])))
-    edges = [0, *cuts, group.width]
-    pieces = []
-    for left, right in zip(edges, edges[1:]):
-        rows = np.nonzero(ink[:, left:right].any(axis=1))[0]
-        if right > left and rows.size:
-            pieces.append(_Group(group.labels, group.x0 + left, group.y0 + int(rows[0]),
-                                 group.x0 + right, group.y0 + int(rows[-1]) + 1))
-    return pieces
+    return _pieces(group, ink, [0, *cuts, group.width])

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 import mnist_core
 from mnist_core.data import load_mnist
-from mnist_core.number import MAX_DIGITS, read_number
+from mnist_core.number import MAX_DIGITS, _cut, _cuts_at_minima, _Group, read_number
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from read_numbers import compose  # noqa: E402
@@ -89,6 +89,19 @@ def test_stray_dots_between_digits_are_not_a_mark(model) -> None:
     for y in (80, 150):
         pen.ellipse((middle - 6, y - 6, middle + 6, y + 6), fill=0)
     assert read_number(image, *model).text == "12"
+
+
+def test_digits_that_touch_are_also_cut_where_the_ink_is_thinnest_not_only_near_even_places() -> None:
+    """A narrow digit touching a wide one (a 1 beside a 0): the cut between them is far from the
+    middle, where the even cut looks for it; the cuts at the columns of least ink find it."""
+    labels = np.zeros((40, 70), dtype=np.int64)
+    labels[:, 2:8] = 1  # a 1
+    labels[20, 8:14] = 1  # the thin touch
+    labels[:, 14:16] = labels[:, 66:68] = labels[:3, 14:68] = labels[-3:, 14:68] = 1  # a wide 0
+    group = _Group([1], 2, 0, 68, 40)
+    assert [p.x1 for p in _cut(group, labels, 2)][:1] != [group.x0 + 11]  # the even cut misses it
+    cuts = [[p.x1 for p in option][:-1] for option in _cuts_at_minima(group, labels, height=40.0)]
+    assert any(len(c) == 1 and 8 <= c[0] <= 14 for c in cuts), cuts
 
 
 def test_a_page_of_scribbles_is_read_quickly_and_capped(model) -> None:
