@@ -8,8 +8,9 @@ user's drawing is a digit or not whichever network reads it). It sees the same 2
 
 It learns from digits (MNIST's training split and the styled digits of mnist_core.styles) and
 from things that are not digits (mnist_core.symbols: letters, symbols, shapes, scribbles drawn
-as pen strokes, and letters and symbols in print fonts). Its threshold is chosen on held-out data only: MNIST's validation digits and
-styled digits of another seed, of which it may refuse at most MAX_REFUSED_DIGITS.
+as pen strokes, and letters and symbols in print fonts). Its threshold is chosen on held-out
+data only: MNIST's validation digits and styled digits of another seed, of which it may refuse
+at most MAX_REFUSED_DIGITS.
 """
 
 from __future__ import annotations

@@ -174,14 +174,11 @@ def draw_printed(text: str, font_path: Path, rng: np.random.Generator) -> Image.
                                stroke_width=int(rng.integers(0, 3)), stroke_fill=0)
     angle, shear = rng.uniform(-12, 12), rng.uniform(-0.25, 0.15)
     c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-    a, b = c, -s + shear * c  # rotation after shear, inverted for PIL's output -> input mapping
-    d, e = s, c + shear * s
-    det = a * e - b * d
-    inv = (e / det, -b / det, 0.0, -d / det, a / det, 0.0)
+    forward = np.array([[c, -s + shear * c], [s, c + shear * s]])  # a shear, then a turn, about the centre
+    (a, b), (d, e) = np.linalg.inv(forward)  # PIL maps each output pixel back to the input
     centre = CANVAS / 2
-    inv = (inv[0], inv[1], centre - inv[0] * centre - inv[1] * centre,
-           inv[3], inv[4], centre - inv[3] * centre - inv[4] * centre)
-    return image.transform(image.size, Image.AFFINE, inv, resample=Image.BILINEAR, fillcolor=255)
+    inverse = (a, b, centre - (a + b) * centre, d, e, centre - (d + e) * centre)
+    return image.transform(image.size, Image.AFFINE, inverse, resample=Image.BILINEAR, fillcolor=255)
 
 
 @functools.lru_cache(maxsize=2)
