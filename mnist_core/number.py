@@ -130,10 +130,7 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
         if len(groups) == 1 and g is groups[0]:  # the only group, whole: as a single digit always is
             x = from_ink_plane(plane)  # = to_mnist(image), without decoding the image again
         else:
-            mask = np.isin(labels[g.y0:g.y1, g.x0:g.x1], g.labels)
-            mask = mask.repeat(factor, 0).repeat(factor, 1)
-            ink = plane[g.y0 * factor:g.y1 * factor, g.x0 * factor:g.x1 * factor]
-            ink = np.where(mask[:ink.shape[0], :ink.shape[1]], ink, 0).astype(np.uint8)
+            ink = _own_ink(g, labels, plane, factor)
             x = to_mnist(np.pad(ink, max(ink.shape) // 4))  # its own ink, on a margin of paper
         return None if x is None else (box(g.x0, g.y0, g.x1, g.y1), x)
 
@@ -267,13 +264,17 @@ def _without_faint(groups: list[_Group], labels: np.ndarray, plane: np.ndarray, 
     """`groups` less those with hardly any ink: dots and specks one over the other (a ":" of stray
     ink) make a group as tall as a digit, but a 1, the digit with the least ink, has about a third
     of a digit's. Counted on the ink plane itself (the small copy's max-pooling fattens a dot)."""
-    amounts = []
-    for g in groups:
-        mask = np.isin(labels[g.y0:g.y1, g.x0:g.x1], g.labels).repeat(factor, 0).repeat(factor, 1)
-        ink = plane[g.y0 * factor:g.y1 * factor, g.x0 * factor:g.x1 * factor] > INK_LEVEL
-        amounts.append(int((ink & mask[:ink.shape[0], :ink.shape[1]]).sum()))
+    amounts = [int((_own_ink(g, labels, plane, factor) > INK_LEVEL).sum()) for g in groups]
     least = SPECK_INK * float(np.median(amounts)) if amounts else 0.0
     return [g for g, amount in zip(groups, amounts) if amount >= least]
+
+
+def _own_ink(g: _Group, labels: np.ndarray, plane: np.ndarray, factor: int) -> np.ndarray:
+    """The ink plane within `g`'s box, its own marks only (a neighbour's stroke reaching into the
+    box is paper here): uint8, at the plane's resolution (`factor` times the small copy's)."""
+    mask = np.isin(labels[g.y0:g.y1, g.x0:g.x1], g.labels).repeat(factor, 0).repeat(factor, 1)
+    ink = plane[g.y0 * factor:g.y1 * factor, g.x0 * factor:g.x1 * factor]
+    return np.where(mask[:ink.shape[0], :ink.shape[1]], ink, 0).astype(np.uint8)
 
 
 def _cuts_at_minima(group: _Group, labels: np.ndarray, height: float) -> list[list[_Group]]:

@@ -64,11 +64,8 @@ def to_mnist(image: Any) -> torch.Tensor | None:
     ({"background", "layers", "composite"}). Returns None when nothing (or only a
     few stray pixels) is drawn. Raises InvalidImage for unreadable or huge input.
     """
-    img = load_image(image)
-    if img is None:
-        return None
-    plane = _ink_plane(img)
-    return None if plane is None else from_ink_plane(plane)
+    placed = to_mnist_with_field(image)
+    return None if placed is None else placed[0]
 
 
 def from_ink_plane(plane: np.ndarray) -> torch.Tensor | None:

@@ -98,7 +98,7 @@ def model_label(model_id: str, ws: Workspace | None, request: Any = None) -> str
     name, accuracy = _name_and_accuracy(model_file(model_id, ws), model_id)
     if name is None:
         return f"{model_id} · {say('unreadable file', request)}"
-    return f"{say(name, request)} · {accuracy:.1%}" if accuracy is not None else f"{say(name, request)} · {say('not tested', request)}"
+    return f"{say(name, request)} · " + (f"{accuracy:.1%}" if accuracy is not None else say("not tested", request))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -121,10 +121,11 @@ def drawing_picture(attribution: torch.Tensor, x: torch.Tensor, drawing: Any) ->
     as heat_picture colours the 28x28, within DRAWING_BOX. None unless `x` is what to_mnist makes
     of the whole of `drawing` (for one digit of a number, it is not)."""
     try:
-        placed, image = to_mnist_with_field(drawing), load_image(drawing)
+        image = load_image(drawing)  # decoded once: the field is found in it, and it is drawn on
+        placed = None if image is None else to_mnist_with_field(image)
     except (InvalidImage, TypeError):
         return None
-    if placed is None or image is None or not torch.equal(placed[0], x.reshape(1, 28, 28)):
+    if placed is None or not torch.equal(placed[0], x.reshape(1, 28, 28)):
         return None
     field = placed[1]
     scale = min(DRAWING_BOX[0] / field.size[0], DRAWING_BOX[1] / field.size[1])
