@@ -1,6 +1,6 @@
 """Reading numbers of 2 to 6 digits: exact-number and per-digit accuracy, by length.
 
-    python benchmarks/read_numbers.py [--count 600] [--split test|val] [--model ID] [--seed 0]
+    python benchmarks/read_numbers.py [--count 600] [--split test|val] [--model ID] [--seed 0] [--set NAME=VALUE ...]
 
 Numbers are composed, never trained on, from single digits of two sources:
 
@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import mnist_core  # noqa: E402
 from mnist_core.data import load_mnist  # noqa: E402
+from mnist_core import number  # noqa: E402
 from mnist_core.number import read_number  # noqa: E402
 from mnist_core.styles import synthesize  # noqa: E402
 
@@ -84,8 +85,15 @@ def main() -> None:
     parser.add_argument("--split", choices=["test", "val"], default="test")
     parser.add_argument("--model", default=mnist_core.DEFAULT_MODEL)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="a setting of mnist_core.number instead of its own, e.g. WIDE_WHOLE=0.3 (to tune on --split val)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    for setting in args.set:
+        name, value = setting.split("=")
+        if not hasattr(number, name):
+            parser.error(f"mnist_core.number has no setting {name}")
+        setattr(number, name, type(getattr(number, name))(float(value)))
 
     data = load_mnist()
     mnist = (data.test_images, data.test_labels) if args.split == "test" else (data.val_images, data.val_labels)
