@@ -1,7 +1,8 @@
 """GPU sweep for the default network (issue 8), as run on a lent H200 this turn: the numbers in the README's
 "The networks" come from it. Run from the repository root with MNIST in ./data (sweep.sh gunzips the
 carried files): `OUT=out bash benchmarks/gpu_sweep/sweep.sh 330`, then `sweep2.sh 290`; a later turn ran
-`sweep3.sh 440` and `sweep4.sh 340` (the shipped weights are sweep4's ls2s3). A scratch tool: the
+`sweep3.sh 440` and `sweep4.sh 340`, and a third `sweep5.sh 380` (the shipped weights are sweep5's
+lead60; lead_ins.py prints its choice). A scratch tool: the
 winning recipe lives in mnist_core/models.py.
 Each variant in its own process; prints val/test, writes weights to $OUT."""
 import dataclasses, json, os, sys, time
@@ -72,6 +73,19 @@ VARIANTS = {  # name: (builder, recipe overrides, seed)
     "ls2s3": (Wide, {"epochs": 30, "label_smoothing": 0.2}, 3),
     "ls2_45": (Wide, {"epochs": 45, "label_smoothing": 0.2}, 0),
     "ls3_30": (Wide, {"epochs": 30, "label_smoothing": 0.3}, 0),
+    # sweep5 (issue 8's lead-in 1s): the shipped recipe (ls2s3) with longer, flatter lead-ins (STYLE_OVERRIDES).
+    "lead55": (Wide, {"epochs": 30, "label_smoothing": 0.2}, 3),
+    "lead55s1": (Wide, {"epochs": 30, "label_smoothing": 0.2}, 1),
+    "lead60": (Wide, {"epochs": 30, "label_smoothing": 0.2}, 3),
+    "lead55st24": (Wide, {"epochs": 30, "label_smoothing": 0.2, "styled_digits": 24_000}, 3),
+    "ls2s3again": (Wide, {"epochs": 30, "label_smoothing": 0.2}, 3),  # the shipped recipe, for comparison
+}
+# mnist_core.styles settings per variant (the rest keep the module's own).
+STYLE_OVERRIDES = {
+    "lead55": dict(LEAD_IN_LENGTH=(0.15, 0.55), LEAD_IN_ANGLE=(15.0, 65.0)),
+    "lead55s1": dict(LEAD_IN_LENGTH=(0.15, 0.55), LEAD_IN_ANGLE=(15.0, 65.0)),
+    "lead55st24": dict(LEAD_IN_LENGTH=(0.15, 0.55), LEAD_IN_ANGLE=(15.0, 65.0)),
+    "lead60": dict(LEAD_IN_LENGTH=(0.15, 0.6), LEAD_IN_ANGLE=(10.0, 65.0)),
 }
 
 name = sys.argv[1]
@@ -80,6 +94,9 @@ if name.endswith("mild"):
 budget = float(sys.argv[2])
 torch.set_num_threads(2)
 build, overrides, seed = VARIANTS[name]
+from mnist_core import styles
+for setting, value in STYLE_OVERRIDES.get(name, {}).items():
+    setattr(styles, setting, value)
 # The recipe before the sweep (12 epochs, no label smoothing), changed by each variant's overrides.
 recipe = dataclasses.replace(models.SPECS["convnet-bn"].recipe, **{
     "epochs": 12, "label_smoothing": 0.1 if name.endswith("ls") else 0.0, **overrides})
