@@ -1,7 +1,7 @@
 """Learn from me without forgetting the rest: a person keeps 20 corrections of one confusable
 style, presses Start (the default short retrain), and we measure what it learnt and what it cost.
 
-    MNIST_ROOT=../shared/data python benchmarks/learn_from_me.py [--corrections 20] [--seed 0]
+    MNIST_ROOT=../shared/data python benchmarks/learn_from_me.py [--corrections 20] [--seed 0] [--split test]
 
 The style: UCI pen digits' 1s written with a long lead-in stroke, which the shipped default
 network reads as 7 (see benchmarks/real_style.py; real handwriting by 44 writers, CC BY 4.0,
@@ -10,10 +10,21 @@ half of the set's rows, drawn as the app's canvas sends them and kept through
 mnist_core.user_samples, exactly as "Wrong answer? It was a…" keeps them. Held out: the same
 style in the second half (other drawings, never a correction; the set's copy does not say which
 writer wrote which row, so some writers will be on both sides: a person teaching their own 1s).
+The seed picks the 20 corrections, how each drawing lands on the canvas, and the corrections'
+ids, and so which of them the retrain keeps out of training (one in five, by id: see
+user_samples.is_held_out), so that a run is the same each time.
+
+--split test (the default, the report) holds out the second half as above. --split val, for
+tuning (USER_SHARE, REPLAY, REMEMBER and the short preset in mnist_core/retrain.py, or the
+--user-share/--replay/--remember/--lr/--epochs overrides here), holds out the first half's rows
+that were not kept as corrections instead: the style's other 1s there, and the first half's
+other 1s and its 7s. The corrections are the same either way, so tuning on val never looks at
+the second half, and the test split stays a fair report of the chosen settings.
 
 Prints, before (the shipped network) and after (the retrained one): the held-out style's
 accuracy, every held-out pen-digit 1 and 7, and each digit of MNIST validation
-(the check the Retrain tab makes before keeping) and MNIST test.
+(the check the Retrain tab makes before keeping) and MNIST test. MNIST test is the same set
+whatever --split says: choose settings on MNIST validation, not on it.
 """
 
 from __future__ import annotations
@@ -21,8 +32,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import random
 import sys
 import tempfile
+import types
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -51,6 +65,11 @@ def main() -> None:
     parser.add_argument("--user-share", type=float, help=f"share of an epoch the corrections make (default {rt.USER_SHARE})")
     parser.add_argument("--remember", type=float, help="distillation weight towards the shipped network (default: the preset's)")
     parser.add_argument("--replay", type=float, help=f"MNIST digits of the confused class per correction (default {rt.REPLAY})")
+    parser.add_argument("--lr", type=float, help="the peak learning rate (default: the preset's)")
+    parser.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
+    parser.add_argument("--split", choices=("val", "test"), default="test",
+                        help="held out: the first half's rows that are not corrections (val, for tuning) "
+                             "or the second half (test, the report; default)")
     args = parser.parse_args()
     if args.user_share is not None:
         rt.USER_SHARE = args.user_share
@@ -69,18 +88,29 @@ def main() -> None:
     half = len(rows) // 2
     person = rows[confused & (rows < half)]
     person = rng.choice(person, size=min(args.corrections, len(person)), replace=False)
+    ids = random.Random(args.seed)  # the corrections' ids, random in the app, seeded here
+    us.uuid = types.SimpleNamespace(uuid4=lambda: uuid.UUID(int=ids.getrandbits(128), version=4))
     for i in person:
         us.save_user_sample(drawings[i], 1)
-    others = rows >= half
+    if args.split == "test":
+        others = rows >= half
+    else:  # the first half, less the corrections
+        others = rows < half
+        others[person] = False
     held_style = torch.from_numpy(rows[confused & others])
     held_ones = torch.from_numpy(rows[(labels == 1) & others])
     held_sevens = torch.from_numpy(rows[(labels == 7) & others])
-    print(f"{len(person)} corrections (pen-digit 1s read as 7, first half); held out (second half): "
+    where = "second half" if args.split == "test" else "first half, not corrections"
+    print(f"{len(person)} corrections (pen-digit 1s read as 7, first half); held out ({where}, split {args.split}): "
           f"{len(held_style)} 1s of that style, {len(held_ones)} 1s and {len(held_sevens)} 7s")
 
     settings = rt.preset(rt.DEFAULT_ARCHITECTURE)
     if args.remember is not None:
         settings = dataclasses.replace(settings, remember=args.remember)
+    if args.lr is not None:
+        settings = dataclasses.replace(settings, lr=args.lr)
+    if args.epochs is not None:
+        settings = dataclasses.replace(settings, epochs=args.epochs)
     run = [u for u in rt.retrain(settings) if isinstance(u, rt.Run)][-1]
     after = answers(run.model, x)
     data = rt.mnist()
@@ -90,8 +120,9 @@ def main() -> None:
         return f"{(predicted[index] == digit).float().mean().item():.1%}"
 
     print(f"short retrain of {settings.architecture}: {run.fit.epochs:.2f} epochs in {run.seconds:.0f} s "
-          f"(training {run.fit.elapsed_s:.0f} s), corrections each counted {run.user.weight}x, "
-          f"remember {settings.remember}, replay {rt.REPLAY}")
+          f"(training {run.fit.elapsed_s:.0f} s), {run.user.trained} corrections trained on "
+          f"({run.user.held_out} kept out), each counted {run.user.weight}x, "
+          f"remember {settings.remember}, replay {rt.REPLAY}, user share {rt.USER_SHARE}, lr {settings.lr:g}")
     print("| | before | after |\n| --- | ---: | ---: |")
     print(f"| held-out 1s of the style (read as 1) | {share(before, held_style, 1)} | {share(after, held_style, 1)} |")
     print(f"| all held-out pen-digit 1s | {share(before, held_ones, 1)} | {share(after, held_ones, 1)} |")

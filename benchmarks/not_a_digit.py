@@ -12,7 +12,9 @@ Non-digits, none of them trained on:
 Digits (a refused digit counts as wrong): the sets of benchmarks/real_style.py.
 
 Prints the share of each non-digit set answered "Not a digit" and of each digit set refused (one
-detector serves every network); per network, accuracy with refusals counted wrong, and on the
+detector serves every network); the share of the font symbols that the Draw tab, which reads
+every drawing as a number (mnist_core.number: a mark may be cut into digits that touch), reads as
+digits rather than "?"; per network, accuracy with refusals counted wrong, and on the
 real-style digit sets and on MNIST test, the expected calibration error of its calibrated
 confidences and how often "sure" and "fairly sure" are right; for the default network, the
 reliability table (confidence bins against accuracy).
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import mnist_core  # noqa: E402
 from mnist_core.data import to_float  # noqa: E402
 from mnist_core.detector import load_detector  # noqa: E402
+from mnist_core.number import read_number  # noqa: E402
 from mnist_core.reading import FAIRLY_SURE, SURE  # noqa: E402
 from mnist_core.symbols import synthesize_non_digits  # noqa: E402
 from real_style import build_sets, draws, handwriting_fonts, in_font, seen  # noqa: E402
@@ -41,10 +44,17 @@ HELD_OUT_SEED = 7_777_777
 BINS = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0001]
 
 
-def font_symbols(rng: np.random.Generator, per_font: int = 1) -> torch.Tensor:
-    images = [in_font(symbol, font, rng) for font in handwriting_fonts() for symbol in SYMBOLS
-              if draws(symbol, font) for _ in range(per_font)]
-    return seen(images)
+def font_symbols(rng: np.random.Generator, per_font: int = 1) -> list:
+    """Each symbol in each handwriting font that draws it, on the canvas (PIL images)."""
+    return [in_font(symbol, font, rng) for font in handwriting_fonts() for symbol in SYMBOLS
+            if draws(symbol, font) for _ in range(per_font)]
+
+
+def read_as_digits(drawings: list) -> float:
+    """The share of `drawings` the Draw tab reads as digits: a number with a digit in it."""
+    model_id = mnist_core.DEFAULT_MODEL
+    model, t = mnist_core.load_model(model_id), float(mnist_core.model_info(model_id).get("temperature", 1.0))
+    return float(np.mean([any(c.isdigit() for c in read_number(d, model, t).text) for d in drawings]))
 
 
 @torch.inference_mode()
@@ -67,13 +77,16 @@ def main() -> None:
     models = args.models or list(mnist_core.SPECS)
 
     rng = np.random.default_rng(0)
-    non_digits = {"letters and symbols, handwriting fonts": font_symbols(rng),
+    symbols = font_symbols(rng)
+    non_digits = {"letters and symbols, handwriting fonts": seen(symbols),
                   "pen-stroke symbols (held-out seed)": to_float(synthesize_non_digits(2000, HELD_OUT_SEED))}
     digit_sets = build_sets(args.limit)  # MNIST test: all 10,000
 
     print("the detector is shared by every network: the share answered 'Not a digit'")
     for name, images in non_digits.items():
         print(f"  {name} ({len(images)}): {(~detector.is_digit(images)).float().mean():.2%}")
+    print(f"  read as digits by the Draw tab (mnist_core.number, {mnist_core.DEFAULT_MODEL}), letters and "
+          f"symbols, handwriting fonts: {read_as_digits(symbols):.2%}")
     refused = {s.name: ~detector.is_digit(s.images) for s in digit_sets}
     for s in digit_sets:
         print(f"  digits wrongly refused, {s.name} ({len(s.labels)}): {refused[s.name].float().mean():.2%}")

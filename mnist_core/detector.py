@@ -29,7 +29,7 @@ from mnist_core.data import augment, load_mnist, to_float
 from mnist_core.evaluate import CALIBRATION_SEED, calibration_set, predict_logits
 from mnist_core.models import Normalize
 from mnist_core.styles import synthesize
-from mnist_core.symbols import printed_non_digits, synthesize_non_digits
+from mnist_core.symbols import printed_non_digits, synthesize_non_digits, touching_digits, touching_digits_cut
 from mnist_core.weights import WEIGHTS_DIR, load_weights, save_weights
 
 DETECTOR_ID = "not-a-digit"
@@ -38,6 +38,8 @@ MAX_REFUSED_DIGITS = 0.001  # of the held-out digits, at most this share is call
 NON_DIGITS = 40_000
 PRINTED_NON_DIGITS = 20_000  # letters and symbols in print fonts (mnist_core.symbols.PRINTED)
 STYLED = 12_000
+TOUCHING = 10_000  # two or three digits written so close that they touch (symbols.touching_digits), not a digit;
+# and as many digits cut out of such (symbols.touching_digits_cut), a digit with a sliver of its neighbour
 VALIDATION_NON_DIGITS = 4_000
 TRAIN_SEED, VALIDATION_SEED = 0, CALIBRATION_SEED  # the held-out drawings' seed is never a training seed
 
@@ -94,12 +96,15 @@ def _data(data_root: str | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     held-out digits are those the networks' temperatures are fitted on (evaluate.calibration_set)."""
     mnist = load_mnist(data_root)
     styled, _ = synthesize(STYLED, TRAIN_SEED)
-    others = torch.cat([synthesize_non_digits(NON_DIGITS, TRAIN_SEED), printed_non_digits(PRINTED_NON_DIGITS, TRAIN_SEED)])
-    train = torch.cat([mnist.train_images, styled, others])
-    train_target = torch.cat([torch.zeros(len(mnist.train_images) + len(styled)), torch.ones(len(others))])
+    others = torch.cat([synthesize_non_digits(NON_DIGITS, TRAIN_SEED), printed_non_digits(PRINTED_NON_DIGITS, TRAIN_SEED),
+                        touching_digits(torch.cat([mnist.train_images, styled]), TOUCHING, TRAIN_SEED)])
+    cut = touching_digits_cut(torch.cat([mnist.train_images, styled]), TOUCHING, TRAIN_SEED)
+    train = torch.cat([mnist.train_images, styled, cut, others])
+    train_target = torch.cat([torch.zeros(len(mnist.train_images) + len(styled) + len(cut)), torch.ones(len(others))])
     val_digits, _ = calibration_set(data_root)
     val_others = torch.cat([synthesize_non_digits(VALIDATION_NON_DIGITS, VALIDATION_SEED),
-                            printed_non_digits(VALIDATION_NON_DIGITS // 2, VALIDATION_SEED)])
+                            printed_non_digits(VALIDATION_NON_DIGITS // 2, VALIDATION_SEED),
+                            touching_digits(val_digits, VALIDATION_NON_DIGITS // 4, VALIDATION_SEED)])
     val = torch.cat([val_digits, val_others])
     val_target = torch.cat([torch.zeros(len(val_digits)), torch.ones(len(val_others))])
     return train, train_target, val, val_target
@@ -142,7 +147,7 @@ def train_detector(epochs: int = 6, batch_size: int = 128, lr: float = 3e-3, see
         "val_non_digits_refused": float((others >= threshold).float().mean()),
         "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "optimizer": "adamw",
                      "schedule": "onecycle", "non_digits": int(target.sum().item()), "styled_digits": STYLED,
-                     "mnist_digits": int((target == 0).sum().item()) - STYLED},
+                     "touching_digits": TOUCHING, "mnist_digits": int((target == 0).sum().item()) - STYLED - TOUCHING},
         "train_seconds": round(time.perf_counter() - started, 1),
         "torch": torch.__version__,
     }

@@ -160,16 +160,30 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
 
     read_pieces([p for options in options_of for p in options])
     chosen = [best(g, options) for g, options in zip(groups, options_of)]
-    # Digits that touch, read unsurely: also try cuts at the columns of least ink (a second batch).
-    unsure = [i for i, (g, digits) in enumerate(zip(groups, chosen)) if g.width > touching * height
-              and min((d.confidence for d in digits), default=0.0) < UNSURE_CUT]
+    # Digits that touch, read unsurely, or so close that the whole is "not a digit" however
+    # narrow it is (two 1s, a 1 and a 7): also try cuts at the columns of least ink (a second batch).
+    unsure = [i for i, (g, digits) in enumerate(zip(groups, chosen)) if _unsure(g, digits, height, touching, len(groups) == 1)]
     if unsure:
         for i in unsure:
-            options_of[i] = options_of[i] + _cuts_at_minima(groups[i], labels, height)
+            g, (fewest, most) = groups[i], _counts(groups[i], height)
+            narrow = [] if g.width > touching * height else [_cut(g, labels, n) for n in range(fewest, most + 1)]
+            options_of[i] = options_of[i] + narrow + _cuts_at_minima(g, labels, height)
         read_pieces([p for i in unsure for p in options_of[i]])
         for i in unsure:
-            chosen[i] = best(groups[i], options_of[i])
+            cut = best(groups[i], options_of[i])
+            if not any(d.reading.not_a_digit for d in cut):  # into digits, or not at all: half an X is a "?"
+                chosen[i] = cut
     return NumberReading([d for digits in chosen for d in digits][:MAX_DIGITS], size)
+
+
+def _unsure(group: _Group, digits: list[DigitReading], height: float, touching: float, alone: bool) -> bool:
+    """Whether `group`, read as `digits`, may be digits that touch and deserves more cuts: wide
+    and read unsurely, or, beside other digits, refused as "not a digit" and wide enough for
+    two. Not alone: cut into strokes, a letter or symbol drawn by itself (A, H, %) reads as
+    digits, and what is drawn alone is more often a letter than two digits that touch."""
+    if group.width > touching * height:
+        return min((d.confidence for d in digits), default=0.0) < UNSURE_CUT or any(d.reading.not_a_digit for d in digits)
+    return not alone and any(d.reading.not_a_digit for d in digits) and group.width >= 2 * NARROWEST_PIECE * height
 
 
 def _key(g: _Group) -> tuple:

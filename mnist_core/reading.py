@@ -16,7 +16,8 @@ Two things are added to the network's ten scores:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -37,7 +38,13 @@ class Reading:
     scores: dict[str, float]  # calibrated probability of each digit "0".."9"
     digit: str  # the most likely digit, even when it is not a digit ("the closest digit")
     not_a_digit: bool
-    reason: str = ""  # why it is not a digit, when it is not
+    image: torch.Tensor | None = field(default=None, repr=False, compare=False)  # what was read, [1, 28, 28]
+
+    @functools.cached_property
+    def reason(self) -> str:
+        """Why it is not a digit, when it is not: found only when asked (a number's candidate
+        pieces are read by the dozen, and few are shown)."""
+        return why_not_a_digit(self.image) if self.not_a_digit and self.image is not None else ""
 
     @property
     def answer(self) -> str:
@@ -81,7 +88,7 @@ def _reading(x: torch.Tensor, probabilities: torch.Tensor, is_digit: bool) -> Re
     """The Reading of image x from its ten calibrated probabilities and the detector's verdict."""
     scores = dict(zip(DIGITS, probabilities.tolist()))
     digit = max(scores, key=scores.get)
-    return Reading(scores, digit, False) if is_digit else Reading(scores, digit, True, why_not_a_digit(x))
+    return Reading(scores, digit, not is_digit, x)
 
 
 def is_a_digit(x: torch.Tensor) -> bool:

@@ -196,6 +196,68 @@ def printed_non_digits(n: int, seed: int) -> torch.Tensor:
     return torch.stack(images) if images else torch.zeros(0, 28, 28, dtype=torch.uint8)
 
 
+TOUCHING_GAP = (-0.15, 0.02)  # between digits written too close, as a share of their height (< 0: they overlap)
+
+
+def touching_digits(digits: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    """n drawings of two (one in four: three) of `digits` (uint8 [N, 28, 28], ink bright) written
+    as a person writes a number, but so close that they touch or overlap a little: several
+    digits, not one. MNIST-like uint8 [n, 28, 28]. A detector that refuses them tells
+    mnist_core.number to cut such a group, however narrow it is."""
+    rng = np.random.default_rng(seed)
+    images = []
+    while len(images) < n:
+        ink, _ = _written_touching(digits, rng)
+        made = as_mnist_uint8(Image.fromarray(255 - ink))
+        if made is not None:
+            images.append(made)
+    return torch.stack(images)
+
+
+def touching_digits_cut(digits: torch.Tensor, n: int, seed: int) -> torch.Tensor:
+    """n digits cut out of touching ones (as touching_digits writes them) where one meets the
+    next: each a digit with a sliver of its neighbour's ink, as mnist_core.number's cuts leave
+    it. Digits, not "not a digit": MNIST-like uint8 [n, 28, 28]."""
+    rng = np.random.default_rng(seed)
+    images = []
+    while len(images) < n:
+        ink, cuts = _written_touching(digits, rng)
+        edges = [0, *cuts, ink.shape[1]]
+        k = rng.integers(len(edges) - 1)
+        made = as_mnist_uint8(Image.fromarray(255 - ink[:, edges[k]:edges[k + 1]]))
+        if made is not None:
+            images.append(made)
+    return torch.stack(images)
+
+
+def _written_touching(digits: torch.Tensor, rng: np.random.Generator) -> tuple[np.ndarray, list[int]]:
+    """Two or three of `digits` written left to right, touching: their ink (uint8, bright on
+    dark) and the columns where each meets the next (the middle of their overlap)."""
+    height = 56
+    pieces = []
+    while len(pieces) < 2:
+        pieces = []
+        for index in rng.integers(0, len(digits), size=3 if rng.random() < 0.25 else 2):
+            ink = digits[index].numpy()
+            rows, cols = np.nonzero(ink.max(axis=1) > 40)[0], np.nonzero(ink.max(axis=0) > 40)[0]
+            if not rows.size:
+                continue
+            piece = Image.fromarray(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+            tall = round(height * rng.uniform(0.8, 1.2))
+            pieces.append((piece.resize((max(2, round(piece.width * tall / piece.height)), tall), Image.BILINEAR),
+                           round(rng.uniform(-0.1, 0.1) * height)))
+    gaps = [round(rng.uniform(*TOUCHING_GAP) * height) for _ in pieces]
+    canvas = np.zeros((3 * height, sum(p.width for p, _ in pieces) + sum(gaps) + 2 * height), dtype=np.uint8)
+    x, cuts = height, []
+    for (piece, shift), gap in zip(pieces, gaps):
+        y = height + shift + (height - piece.height)
+        region = canvas[y:y + piece.height, x:x + piece.width]
+        np.maximum(region, np.asarray(piece)[:region.shape[0], :region.shape[1]], out=region)
+        x += piece.width + gap
+        cuts.append(x - gap // 2)
+    return canvas, cuts[:-1]
+
+
 def kinds() -> list[str]:
     return [*SYMBOLS, "scribble", "marks"]
 

@@ -104,6 +104,27 @@ def test_digits_that_touch_are_also_cut_where_the_ink_is_thinnest_not_only_near_
     assert any(len(c) == 1 and 8 <= c[0] <= 14 for c in cuts), cuts
 
 
+@pytest.mark.parametrize("pair, gap", [("12", -49), ("71", -57), ("41", -52), ("47", -30)])
+def test_digits_written_so_close_that_they_touch_are_cut_however_narrow(model, pair: str, gap: int) -> None:
+    """Two digits touching, no wider together than a digit is tall, after a 6: the pair is "not a
+    digit" (the detector learnt digits that touch: symbols.touching_digits), so it is cut."""
+    touching = written(pair, gap=gap)
+    ink = np.asarray(touching) < 128
+    columns = ink.any(axis=0).nonzero()[0]
+    assert ink[:, columns[0]:columns[-1] + 1].any(axis=0).all(), "the digits touch"
+    six = written("6")
+    image = Image.new("L", (six.width + touching.width, six.height), 255)
+    image.paste(six, (0, 0))
+    image.paste(touching, (six.width, 0))
+    assert read_number(image, *model).text == "6" + pair
+
+
+def test_two_digits_that_touch_alone_are_not_read_as_one(model) -> None:
+    """Alone, a narrow pair is not cut (cut into strokes, a letter would read as digits too); it
+    is "not a digit", not a confident wrong digit."""
+    assert read_number(written("12", gap=-49), *model).text == "?"
+
+
 def test_a_page_of_scribbles_is_read_quickly_and_capped(model) -> None:
     rng = np.random.default_rng(0)
     page = Image.new("L", (800, 800), 255)

@@ -73,6 +73,18 @@ def test_clean_digits_of_every_class_are_read_not_refused(model, digit: int) -> 
     assert answers.count(str(digit)) >= 19, answers
 
 
+def test_digits_that_touch_are_not_a_digit_but_each_cut_out_is() -> None:
+    """Two or three validation digits written touching are several digits, not one (so
+    mnist_core.number cuts them); each digit cut out of them, a sliver of its neighbour's ink
+    included, is a digit."""
+    detector = mnist_core.detector.load_detector()
+    data = load_mnist()
+    touching = symbols.touching_digits(data.val_images, 200, HELD_OUT_SEED)
+    cut = symbols.touching_digits_cut(data.val_images, 200, HELD_OUT_SEED)
+    assert (~detector.is_digit(to_float(touching))).float().mean() >= 0.9
+    assert detector.is_digit(to_float(cut)).float().mean() >= 0.95
+
+
 def test_mnist_validation_digits_are_hardly_ever_refused() -> None:
     detector = mnist_core.detector.load_detector()
     data = load_mnist()
