@@ -6,9 +6,10 @@ The digit networks always pick one of ten digits: shown an A they answer "4, sur
 network answers another question, digit or not, for all of them (one approach for all: a
 user's drawing is a digit or not whichever network reads it). It sees the same 28x28 image.
 
-It learns from digits (MNIST's training split and the styled digits of mnist_core.styles) and
-from things that are not digits (mnist_core.symbols: letters, symbols, shapes, scribbles drawn
-as pen strokes, and letters and symbols in print fonts). Its threshold is chosen on held-out
+It learns from digits (MNIST's training split, the styled digits of mnist_core.styles, and
+digits cut out of digits that touch) and from things that are not digits (mnist_core.symbols:
+letters, symbols, shapes, scribbles drawn as pen strokes, letters and symbols in print fonts,
+and two or three digits written so close that they touch). Its threshold is chosen on held-out
 data only: MNIST's validation digits and styled digits of another seed, of which it may refuse
 at most MAX_REFUSED_DIGITS.
 """
@@ -96,9 +97,10 @@ def _data(data_root: str | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     held-out digits are those the networks' temperatures are fitted on (evaluate.calibration_set)."""
     mnist = load_mnist(data_root)
     styled, _ = synthesize(STYLED, TRAIN_SEED)
+    digits = torch.cat([mnist.train_images, styled])
     others = torch.cat([synthesize_non_digits(NON_DIGITS, TRAIN_SEED), printed_non_digits(PRINTED_NON_DIGITS, TRAIN_SEED),
-                        touching_digits(torch.cat([mnist.train_images, styled]), TOUCHING, TRAIN_SEED)])
-    cut = touching_digits_cut(torch.cat([mnist.train_images, styled]), TOUCHING, TRAIN_SEED)
+                        touching_digits(digits, TOUCHING, TRAIN_SEED)])
+    cut = touching_digits_cut(digits, TOUCHING, TRAIN_SEED)
     train = torch.cat([mnist.train_images, styled, cut, others])
     train_target = torch.cat([torch.zeros(len(mnist.train_images) + len(styled) + len(cut)), torch.ones(len(others))])
     val_digits, _ = calibration_set(data_root)

@@ -162,7 +162,8 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
     chosen = [best(g, options) for g, options in zip(groups, options_of)]
     # Digits that touch, read unsurely, or so close that the whole is "not a digit" however
     # narrow it is (two 1s, a 1 and a 7): also try cuts at the columns of least ink (a second batch).
-    unsure = [i for i, (g, digits) in enumerate(zip(groups, chosen)) if _unsure(g, digits, height, touching, len(groups) == 1)]
+    unsure = [i for i, (g, digits) in enumerate(zip(groups, chosen))
+              if _unsure(g, digits, height, touching, alone=len(groups) == 1)]
     if unsure:
         for i in unsure:
             g, (fewest, most) = groups[i], _counts(groups[i], height)
@@ -181,9 +182,10 @@ def _unsure(group: _Group, digits: list[DigitReading], height: float, touching: 
     and read unsurely, or, beside other digits, refused as "not a digit" and wide enough for
     two. Not alone: cut into strokes, a letter or symbol drawn by itself (A, H, %) reads as
     digits, and what is drawn alone is more often a letter than two digits that touch."""
+    refused = any(d.reading.not_a_digit for d in digits)
     if group.width > touching * height:
-        return min((d.confidence for d in digits), default=0.0) < UNSURE_CUT or any(d.reading.not_a_digit for d in digits)
-    return not alone and any(d.reading.not_a_digit for d in digits) and group.width >= 2 * NARROWEST_PIECE * height
+        return refused or min((d.confidence for d in digits), default=0.0) < UNSURE_CUT
+    return refused and not alone and group.width >= 2 * NARROWEST_PIECE * height
 
 
 def _key(g: _Group) -> tuple:

@@ -9,6 +9,9 @@ Left out on purpose: shapes a digit can have. A circle or an O is a 0, a vertica
 is a 1, S and s are 5s, Z and z are 2s, b and G are 6s, g and q are 9s, B is an 8, and a
 rounded square is a 0; so is a digit cut short or two drawn over each other too close to a
 sloppy digit. A user who draws those is answered with the digit.
+
+Also here: digits written side by side so close that they touch (touching_digits), several
+digits and so not one, and the digits cut out of them (touching_digits_cut), which are.
 """
 
 from __future__ import annotations
