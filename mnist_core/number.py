@@ -166,8 +166,8 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
               if _unsure(g, digits, height, touching, alone=len(groups) == 1)]
     if unsure:
         for i in unsure:
-            g, (fewest, most) = groups[i], _counts(groups[i], height)
-            narrow = [] if g.width > touching * height else [_cut(g, labels, n) for n in range(fewest, most + 1)]
+            g = groups[i]
+            narrow = [] if g.width > touching * height else _even_cuts(g, labels, height)  # wide: tried already
             options_of[i] = options_of[i] + narrow + _cuts_at_minima(g, labels, height)
         read_pieces([p for i in unsure for p in options_of[i]])
         for i in unsure:
@@ -201,9 +201,14 @@ def _options(group: _Group, labels: np.ndarray, height: float, touching: float) 
     if len(marks) > 1:
         options.append(sorted(marks, key=lambda m: m.x0))
     if group.width > touching * height:
-        fewest, most = _counts(group, height)
-        options += [_cut(group, labels, count) for count in range(fewest, most + 1)]
+        options += _even_cuts(group, labels, height)
     return options
+
+
+def _even_cuts(group: _Group, labels: np.ndarray, height: float) -> list[list[_Group]]:
+    """`group` cut into each count of digits it may be (_counts), near even places (_cut)."""
+    fewest, most = _counts(group, height)
+    return [_cut(group, labels, count) for count in range(fewest, most + 1)]
 
 
 def _counts(group: _Group, height: float) -> tuple[int, int]:

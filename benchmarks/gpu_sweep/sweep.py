@@ -1,5 +1,5 @@
 """GPU sweep for the default network (issue 8), as run on a lent H200 this turn: the numbers in the README's
-"The networks" come from it. Run from the repository root with MNIST in ./data (sweep.sh gunzips the
+"The networks" come from it. Run from the repository root with MNIST in ./data (run.sh gunzips the
 carried files): `OUT=out bash benchmarks/gpu_sweep/sweep.sh 330`, then `sweep2.sh 290`; a later turn ran
 `sweep3.sh 440` and `sweep4.sh 340`, and a third `sweep5.sh 380` (the shipped weights are sweep5's
 lead60; lead_ins.py prints its choice). A scratch tool: the
