@@ -98,9 +98,10 @@ def look_inside(model: nn.Module, x: torch.Tensor) -> list[LayerView]:
     finally:
         for handle in handles:
             handle.remove()
-    if views[-1].output.shape != logits[0].shape or not torch.equal(views[-1].output, logits[0].detach()):
+    last_step = getattr(model, "OUTPUT_NAME", None)  # a step after the last layer (ConvNetBN: the mean of its readings)
+    if last_step or views[-1].output.shape != logits[0].shape or not torch.equal(views[-1].output, logits[0].detach()):
         # The last step was not a module (e.g. a global pooling written in forward()): show the logits too.
-        views.append(LayerView(len(views), "Output", "output", logits.detach()[0].clone(), 0))
+        views.append(LayerView(len(views), last_step or "Output", "output", logits.detach()[0].clone(), 0))
     else:
         views[-1].kind = "output"
     return views

@@ -12,10 +12,12 @@ under 30 minutes, and the app's default.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 MNIST_MEAN = 0.1307
@@ -173,7 +175,15 @@ class ConvNetBN(nn.Module):
     batch norm lets a one-cycle schedule train it in few epochs. The widths and its recipe
     (30 epochs, label smoothing 0.2) won two sweeps on validation accuracy against the earlier
     32-64-128 for 12 epochs, longer training and other smoothing (see README, "The networks").
+
+    In eval mode it reads each image three times, as it is and turned TEST_TIME_ROTATION degrees
+    each way, and answers with the mean of the three logits (test-time augmentation): people
+    slant their digits more than MNIST's writers did. On held-out digits (MNIST validation and
+    styled digits) that made 16 mistakes of 7,000 instead of 22 (README, "Reading three ways").
     """
+
+    TEST_TIME_ROTATION = 12.0  # degrees; of 6 to 15, the fewest mistakes on held-out digits
+    OUTPUT_NAME = f"mean of 3 readings (as drawn, turned ±{TEST_TIME_ROTATION:g}°)"  # its last step, in inside.look_inside
 
     def __init__(self) -> None:
         super().__init__()
@@ -186,9 +196,31 @@ class ConvNetBN(nn.Module):
         self.classifier = nn.Linear(384, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or not self.TEST_TIME_ROTATION or len(x) == 0:
+            return self.logits(x)
+        views = torch.cat([x, rotated(x, self.TEST_TIME_ROTATION), rotated(x, -self.TEST_TIME_ROTATION)])
+        return self.logits(views).unflatten(0, (3, len(x))).mean(dim=0)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits for x as it is: one reading, no test-time views."""
         f = self.features(x)
         pooled = torch.cat([f.amax(dim=(2, 3)), f.mean(dim=(2, 3))], dim=1)
         return self.classifier(pooled)
+
+
+def one_view(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """`model`'s logits from one reading of each image, without test-time views (a cheaper look,
+    for the dozens of candidate pieces of a number): ConvNetBN.logits, or any other network itself."""
+    return model.logits if isinstance(model, ConvNetBN) else model
+
+
+def rotated(x: torch.Tensor, degrees: float) -> torch.Tensor:
+    """Images [N, 1, 28, 28] turned about their centre (bilinear; what leaves the frame is lost,
+    what enters it is paper)."""
+    a = math.radians(degrees)
+    theta = torch.tensor([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0]], dtype=x.dtype, device=x.device)
+    theta = theta.expand(len(x), 2, 3)
+    return F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), align_corners=False)
 
 
 @dataclass(frozen=True)

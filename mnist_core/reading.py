@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from mnist_core.detector import load_detector
+from mnist_core.models import one_view
 
 DIGITS = [str(d) for d in range(10)]
 NOT_A_DIGIT = "Not a digit"
@@ -74,11 +75,14 @@ def read(model: nn.Module, x: torch.Tensor, temperature: float = 1.0, is_digit: 
 @torch.inference_mode()
 def read_all(model: nn.Module, xs: list[torch.Tensor], temperature: float = 1.0) -> list[Reading]:
     """read() of many images x [1, 28, 28] at once: one batch through the network and one
-    through the detector (the candidate digits of a number, mnist_core.number)."""
+    through the detector (the candidate digits of a number, mnist_core.number). Each image is
+    read once, without the network's test-time views (models.one_view): three views of dozens
+    of pieces would cost a number more than its 50 ms, and on numbers changed nothing measurable
+    (README, "Reading three ways")."""
     if not xs:
         return []
     batch = torch.stack(xs)
-    probabilities = (model(batch) / temperature).softmax(dim=1)
+    probabilities = (one_view(model)(batch) / temperature).softmax(dim=1)
     detector = load_detector()
     digit_or_not = [True] * len(xs) if detector is None else detector.is_digit(batch).tolist()
     return [_reading(x, p, is_digit) for x, p, is_digit in zip(xs, probabilities, digit_or_not)]

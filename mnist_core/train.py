@@ -24,7 +24,7 @@ from torch import nn
 
 from mnist_core.data import DataUnavailable, MnistData, augment, load_mnist, to_float
 from mnist_core.evaluate import accuracy, predict_logits, temperature_of
-from mnist_core.models import SPECS, Recipe, build_model, count_parameters
+from mnist_core.models import SPECS, Recipe, build_model, count_parameters, one_view
 from mnist_core.styles import with_styled_digits
 from mnist_core.weights import save_weights, weights_path
 
@@ -152,8 +152,8 @@ def fit(
             loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
             own = (index < n_own).to(device)
             if teacher is not None and remember > 0 and own.any():
-                with torch.no_grad():
-                    taught = teacher(x[own]).softmax(1)
+                with torch.no_grad():  # one reading, as the network learns (models.one_view)
+                    taught = one_view(teacher)(x[own]).softmax(1)
                 loss = loss + remember * F.kl_div(logits[own].log_softmax(1), taught, reduction="batchmean")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -151,7 +151,8 @@ def test_a_chinese_browser_sees_chinese_and_an_english_one_english(browser, app_
         expect(chinese.locator("#why")).to_contain_text("推向 1（回答）")
         expect(chinese.locator("#why figure.on-drawing")).to_contain_text("推向 1（回答），叠在你的图上")
         expect(chinese.locator("#inside section.conv .layer-title").first).to_contain_text("卷积 · Conv2d")
-        expect(chinese.locator("#inside section.output .layer-title")).to_contain_text("输出 · Linear")
+        expect(chinese.locator("#inside section.dense .layer-title").last).to_contain_text("全连接 · Linear")
+        expect(chinese.locator("#inside section.output .layer-title")).to_contain_text("输出 · 3 次读取的平均（原样，及旋转 ±12°）")
         expect(chinese.locator("#card")).to_contain_text("MNIST 测试准确率")
         expect(chinese.locator("#card")).to_contain_text("激活 · ReLU")
         chinese.locator("#keep-drawing").click()  # no digit chosen: the warning, in Chinese

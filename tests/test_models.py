@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mnist_core.models import SPECS, build_model, count_parameters
+from mnist_core.models import SPECS, build_model, count_parameters, one_view, rotated
 
 # Parameter counts computed by hand from each tutorial's layer list.
 EXPECTED_PARAMETERS = {
@@ -61,3 +61,27 @@ def test_networks_normalise_their_own_inputs() -> None:
 def test_unknown_model_id() -> None:
     with pytest.raises(KeyError, match="unknown model"):
         build_model("resnet-1000")
+
+
+def test_our_network_answers_with_the_mean_of_three_readings_in_eval_mode() -> None:
+    model = build_model("convnet-bn", seed=0).eval()
+    x = torch.rand(4, 1, 28, 28)
+    turn = model.TEST_TIME_ROTATION
+    readings = [model.logits(x), model.logits(rotated(x, turn)), model.logits(rotated(x, -turn))]
+    with torch.no_grad():
+        assert torch.allclose(model(x), torch.stack(readings).mean(0), atol=1e-5)
+        assert not torch.allclose(model(x), readings[0], atol=1e-3)  # the views count
+        assert torch.equal(one_view(model)(x), model.logits(x))
+        assert model(x[:0]).shape == (0, 10)
+    model.train()  # training: one reading of each image, as it learns
+    assert model(x).shape == (4, 10)
+    tutorial = build_model("lenet5").eval()
+    assert one_view(tutorial) is tutorial  # the tutorials' networks read each image once
+
+
+def test_rotated_turns_about_the_centre() -> None:
+    bar = torch.zeros(1, 1, 28, 28)
+    bar[0, 0, 4:24, 13:15] = 1.0  # a vertical 1
+    assert torch.allclose(rotated(bar, 0.0), bar, atol=1e-6)
+    lying = rotated(bar, 90.0)[0, 0] > 0.5
+    assert lying[13:15, 4:24].all() and lying.sum() == 40  # now horizontal, through the same centre

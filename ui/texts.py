@@ -160,6 +160,7 @@ ZH: dict[str, str] = {
     "output": "输出",
     "layer": "层",
     "Output": "输出",
+    "mean of 3 readings (as drawn, turned ±12°)": "3 次读取的平均（原样，及旋转 ±12°）",
     # The Retrain tab, while it is used
     "Starting…": "开始……",
     "Starting: loading MNIST and your drawings…": "开始：正在加载 MNIST 和你的图……",
