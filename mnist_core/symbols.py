@@ -160,7 +160,7 @@ def print_fonts() -> list[Path]:
 
 
 @functools.cache
-def _has_glyph(font_path: Path, text: str) -> bool:
+def has_glyph(font_path: Path, text: str) -> bool:
     """Whether the font draws `text` itself: a missing glyph is drawn as a box, which is a 0."""
     font = ImageFont.truetype(str(font_path), 40)
     missing = font.getmask("\U0010fffd")
@@ -189,7 +189,7 @@ def printed_non_digits(n: int, seed: int) -> torch.Tensor:
     """n of PRINTED in the print fonts installed, MNIST-like uint8 [m, 28, 28], m <= n (none
     where no print font is installed). The same seed and fonts give the same drawings."""
     rng = np.random.default_rng(seed)
-    pairs = [(text, font) for text in PRINTED for font in print_fonts() if _has_glyph(font, text)]
+    pairs = [(text, font) for text in PRINTED for font in print_fonts() if has_glyph(font, text)]
     images = []
     for _ in range(n if pairs else 0):
         text, font = pairs[rng.integers(len(pairs))]

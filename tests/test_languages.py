@@ -93,7 +93,8 @@ def test_the_inside_view_is_said_in_chinese() -> None:
     assert all(english_words(alt) == set() for alt in re.findall(r'alt="([^"]*)"', layers))
     card = card_markdown(model, "convnet-bn", mnist_core.model_info("convnet-bn"), zh)
     table = "\n".join(line for line in card.splitlines() if line.startswith("| "))
-    assert english_words(table, torch_names) == set() and "| 输出 · Linear 384→10 |" in table
+    assert english_words(table, torch_names) == set() and "| 全连接 · Linear 384→10 |" in table
+    assert "| 输出 · 3 次读取的平均（原样，及旋转 ±12°） |" in table  # the mean of ConvNetBN's readings
     why = why_html(inside.attributions(model, x), x, a_seven(), zh)
     assert why.count("<figure") == 3 and "（回答），叠在你的图上" in why
     assert english_words(why, {"Captum"}) == set()

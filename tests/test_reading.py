@@ -45,8 +45,8 @@ def test_print_font_letters_are_drawn_and_a_missing_glyph_is_never_a_box() -> No
     """The detector's print-font negatives: every kind that a font has, and not the box a font
     draws for a glyph it lacks (a box is a 0)."""
     font = symbols.print_fonts()[0]
-    assert not symbols._has_glyph(font, "\U0010fffd")
-    assert symbols._has_glyph(font, "A")
+    assert not symbols.has_glyph(font, "\U0010fffd")
+    assert symbols.has_glyph(font, "A")
     x = symbols.printed_non_digits(40, HELD_OUT_SEED)
     assert x.shape == (40, 28, 28) and x.dtype == torch.uint8
     assert torch.equal(x, symbols.printed_non_digits.__wrapped__(40, HELD_OUT_SEED))  # seeded
