@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from mnist_core.models import SPECS, build_model
@@ -84,4 +85,6 @@ def load_model(model_id: str, weights_dir: Path = WEIGHTS_DIR, workspace: Worksp
         raise WeightsError(f"weights file {path} is for an unknown network {base!r}")
     model = build_model(base)
     load_weights(model, path)
-    return model.eval()
+    # Channels-last convolutions are faster on a CPU: one drawing through the default network
+    # 2.2 -> 1.6 ms on one thread, the same answers (none slower; README, "The networks").
+    return model.eval().to(memory_format=torch.channels_last)
