@@ -9,7 +9,7 @@ import torch
 import mnist_core
 from mnist_core import styles, symbols
 from mnist_core.data import load_mnist, to_float
-from mnist_core.reading import NOT_A_DIGIT, certainty, count_marks, read, why_not_a_digit
+from mnist_core.reading import NOT_A_DIGIT, certainty, count_marks, read, read_all, why_not_a_digit
 
 HELD_OUT_SEED = 4_242_424  # no training uses it
 
@@ -98,6 +98,18 @@ def test_confidences_are_calibrated_probabilities(model) -> None:
     assert sum(r.scores.values()) == pytest.approx(1.0)
     assert r.scores[r.digit] == max(r.scores.values())
     assert read(model, x, temperature=1.0).confidence > r.confidence  # a higher temperature is less sure
+
+
+def test_a_drawing_is_read_three_ways_and_a_numbers_pieces_once(model) -> None:
+    """read() gives the default network's answer (the mean of its three readings, eval mode);
+    read_all(), for a number's dozens of candidate pieces, one reading of each (models.one_view)."""
+    x = drawn(lambda rng: styles.STYLES[1][1](rng), 1, 5)[0]  # a 1 with a lead-in
+    t = 0.5
+    with torch.no_grad():
+        three, once = (model(x[None]) / t).softmax(1)[0], (model.logits(x[None]) / t).softmax(1)[0]
+    assert not torch.allclose(three, once, atol=1e-4)
+    assert list(read(model, x, t).scores.values()) == pytest.approx(three.tolist(), abs=1e-5)
+    assert list(read_all(model, [x], t)[0].scores.values()) == pytest.approx(once.tolist(), abs=1e-5)
 
 
 def test_certainty_words() -> None:
