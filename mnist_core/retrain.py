@@ -37,7 +37,7 @@ from torch import nn
 from mnist_core.data import MnistData, load_mnist
 from mnist_core.evaluate import accuracy, fit_temperature, predict_logits
 from mnist_core.models import DEFAULT_MODEL, SPECS, Recipe, build_model
-from mnist_core.registry import MODEL_ID_PATTERN, list_models, own_models, retrained_models_dir
+from mnist_core.registry import MODEL_ID_PATTERN, list_models, load_model, own_models, retrained_models_dir
 from mnist_core.styles import with_styled_digits
 from mnist_core.train import FitResult, Progress, fit, pick_device, weights_metadata
 from mnist_core.user_samples import load_user_samples, split_user_samples
@@ -565,8 +565,7 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     shipped = None
     start_accuracy: bool | float = True  # fit measures the starting network's validation accuracy...
     if shipped_path.exists():
-        shipped = build_model(s.architecture).to(memory_format=torch.channels_last)  # faster, as load_model's
-        load_weights(shipped, shipped_path)
+        shipped = load_model(s.architecture)
         user.trained_before = _accuracy(shipped, train_x, train_y)
         user.held_out_before = _accuracy(shipped, held_x, held_y)
         shipped_logits = shipped_val_logits(s.architecture, shipped_path.stat().st_mtime_ns)
@@ -641,9 +640,7 @@ def replay_confused(shipped: nn.Module | None, images: torch.Tensor, labels: tor
 def shipped_val_logits(architecture: str, file_version: int) -> torch.Tensor:
     """The shipped network's logits on the MNIST validation digits, computed once per process (and
     weights file version): every run compares with them, and a fine-tune starts from them."""
-    shipped = build_model(architecture).to(memory_format=torch.channels_last)
-    load_weights(shipped, weights_path(architecture))
-    return predict_logits(shipped, mnist().val_images)
+    return predict_logits(load_model(architecture), mnist().val_images)
 
 
 def per_digit_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> list[float]:
