@@ -147,16 +147,19 @@ def synthesize_non_digits(n: int, seed: int) -> torch.Tensor:
 
 
 # The same kinds in print fonts: other letter shapes than our templates (serifs, a two-storey a,
-# italics, bold). Only the print families below: the handwriting fonts that benchmarks/real_style.py
-# and benchmarks/not_a_digit.py evaluate on are never trained on. Debian: fonts-dejavu-core,
-# fonts-liberation; without them the detector learns from the pen strokes only.
+# italics, bold, a calligraphic script, a school typeface's single-storey a). Only the print
+# families below: the handwriting fonts that benchmarks/real_style.py and benchmarks/not_a_digit.py
+# evaluate on are never trained on. Debian: fonts-dejavu-core, fonts-liberation, fonts-urw-base35,
+# fonts-sil-andika, fonts-freefont-ttf; without them the detector learns from the pen strokes only.
 PRINTED = [k for k in SYMBOLS if len(k) == 1 and k not in "∫"] + ["β", "φ", "&", "@", "%", "≥"]
-PRINT_FONT_DIRS = ["dejavu", "liberation"]
+PRINT_FONT_DIRS = ["dejavu", "liberation", "urw-base35", "andika", "freefont"]
+NOT_LETTERS = ("StandardSymbolsPS", "D050000L")  # urw-base35's symbol and dingbat fonts: pictures, not letters
 
 
 @functools.cache
 def print_fonts() -> list[Path]:
-    return sorted(p for folder in PRINT_FONT_DIRS for p in Path("/usr/share/fonts").glob(f"*/{folder}/*.ttf"))
+    fonts = (p for folder in PRINT_FONT_DIRS for p in Path("/usr/share/fonts").glob(f"*/{folder}/*.[ot]tf"))
+    return sorted(p for p in fonts if not p.stem.startswith(NOT_LETTERS))
 
 
 @functools.cache
@@ -188,8 +191,19 @@ def draw_printed(text: str, font_path: Path, rng: np.random.Generator) -> Image.
 def printed_non_digits(n: int, seed: int) -> torch.Tensor:
     """n of PRINTED in the print fonts installed, MNIST-like uint8 [m, 28, 28], m <= n (none
     where no print font is installed). The same seed and fonts give the same drawings."""
+    return _printed(PRINTED, n, seed)
+
+
+@functools.lru_cache(maxsize=2)
+def printed_digits(n: int, seed: int) -> torch.Tensor:
+    """n digits 0-9 in the same print fonts, drawn the same way: a glyph's clean, even stroke is
+    no sign of a letter."""
+    return _printed([str(d) for d in range(10)], n, seed)
+
+
+def _printed(texts: list[str], n: int, seed: int) -> torch.Tensor:
     rng = np.random.default_rng(seed)
-    pairs = [(text, font) for text in PRINTED for font in print_fonts() if has_glyph(font, text)]
+    pairs = [(text, font) for text in texts for font in print_fonts() if has_glyph(font, text)]
     images = []
     for _ in range(n if pairs else 0):
         text, font = pairs[rng.integers(len(pairs))]

@@ -54,6 +54,16 @@ def test_print_font_letters_are_drawn_and_a_missing_glyph_is_never_a_box() -> No
     assert (~detector.is_digit(to_float(x))).float().mean() >= 0.9
 
 
+@pytest.mark.skipif(not symbols.print_fonts(), reason="no print font installed (fonts-dejavu-core)")
+def test_digits_in_the_same_print_fonts_are_digits() -> None:
+    """The print-font letters teach "a letter", not "a clean, even stroke": the same fonts' digits
+    (a seed no training uses) are hardly ever refused."""
+    x = symbols.printed_digits(200, HELD_OUT_SEED)
+    assert x.shape == (200, 28, 28)
+    detector = mnist_core.detector.load_detector()
+    assert detector.is_digit(to_float(x)).float().mean() >= 0.97
+
+
 def test_scribbles_and_scattered_marks_are_not_digits_and_say_why(model) -> None:
     # A scribble can come out much like a sloppy digit: fewer of them are refused (README).
     for make, at_least in [(symbols._scribble, 70), (symbols._marks, 90)]:
