@@ -30,8 +30,8 @@ from mnist_core.data import augment, load_mnist, to_float
 from mnist_core.evaluate import CALIBRATION_SEED, CALIBRATION_STYLED, calibration_set, predict_logits
 from mnist_core.models import Normalize
 from mnist_core.styles import synthesize
-from mnist_core.symbols import (printed_digits, printed_non_digits, synthesize_non_digits, touching_digits,
-                               touching_digits_cut)
+from mnist_core.symbols import (PRINT_FONT_DIRS, print_fonts, printed_digits, printed_non_digits,
+                               synthesize_non_digits, touching_digits, touching_digits_cut)
 from mnist_core.weights import WEIGHTS_DIR, load_weights, save_weights
 
 DETECTOR_ID = "not-a-digit"
@@ -140,6 +140,9 @@ def train_detector(epochs: int = 10, batch_size: int = 128, lr: float = 3e-3, se
                    data_root: str | None = None) -> tuple[NotADigit, dict[str, object]]:
     """Train the detector (AdamW, one-cycle, augmented batches); returns it and its metadata."""
     started = time.perf_counter()
+    if not print_fonts():
+        print(f"no print font in /usr/share/fonts/*/{{{','.join(PRINT_FONT_DIRS)}}}: learning from pen strokes only, "
+              "not the shipped detector's data (see mnist_core/symbols.py)", flush=True)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     train, target, val, val_target = _data(data_root)
@@ -168,6 +171,7 @@ def train_detector(epochs: int = 10, batch_size: int = 128, lr: float = 3e-3, se
         "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "optimizer": "adamw",
                      "schedule": "onecycle", "non_digits": int(target.sum().item()), "styled_digits": STYLED,
                      "touching_digits": TOUCHING, "printed_digits": PRINTED_DIGITS,
+                     "print_fonts": [font.name for font in print_fonts()],
                      "mnist_digits": int((target == 0).sum().item()) - STYLED - TOUCHING - PRINTED_DIGITS},
         "train_seconds": round(time.perf_counter() - started, 1),
         "torch": torch.__version__,
