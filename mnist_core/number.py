@@ -198,11 +198,17 @@ def _options(group: _Group, labels: np.ndarray, height: float, touching: float) 
     times the digits' height, cut into 2 or more digits that touch."""
     options = [[group]]
     marks = [m for m in (_mark(labels, label) for label in group.labels) if max(m.width, m.height) >= SPECK * height]
-    if len(marks) > 1:
+    if len(marks) > 1 and not _stacked(marks):
         options.append(sorted(marks, key=lambda m: m.x0))
     if group.width > touching * height:
         options += _even_cuts(group, labels, height)
     return options
+
+
+def _stacked(marks: list[_Group]) -> bool:
+    """Whether some of `marks` lie one above the other, sharing no row: the bars of an = or a
+    ÷, a 5's flag, the dot of an i. Digits written overlapping share the line they sit on."""
+    return any(a.y1 <= b.y0 or b.y1 <= a.y0 for a, b in itertools.combinations(marks, 2))
 
 
 def _even_cuts(group: _Group, labels: np.ndarray, height: float) -> list[list[_Group]]:
@@ -306,8 +312,9 @@ def _cuts_at_minima(group: _Group, labels: np.ndarray, height: float) -> list[li
     ink = np.isin(labels[group.y0:group.y1, group.x0:group.x1], group.labels)
     columns = ink.sum(axis=0).astype(float)
     edge = max(1, round(NARROWEST_PIECE * height))
+    cuttable = _cuttable(group, labels)
     minima = [c for c in range(edge, group.width - edge)
-              if columns[c] <= columns[max(0, c - 2):c + 3].min()]
+              if cuttable[c] and columns[c] <= columns[max(0, c - 2):c + 3].min()]
     minima = sorted(sorted(minima, key=lambda c: columns[c])[:MINIMA_KEPT])
     options = []
     for count in range(fewest, most + 1):
@@ -334,10 +341,22 @@ def _cut(group: _Group, labels: np.ndarray, count: int) -> list[_Group]:
     """`group` cut into `count` digits that touch: at the column with the least ink near each
     place a cut is expected."""
     ink = np.isin(labels[group.y0:group.y1, group.x0:group.x1], group.labels)
-    columns = ink.sum(axis=0)
+    columns = np.where(_cuttable(group, labels), ink.sum(axis=0), np.iinfo(np.int64).max)
     step = group.width / count
     cuts = []
     for k in range(1, count):
         lo, hi = round(step * (k - 0.35)), round(step * (k + 0.35))
-        cuts.append(lo + int(np.argmin(columns[lo:hi])))
+        best = lo + int(np.argmin(columns[lo:hi]))
+        if columns[best] == np.iinfo(np.int64).max:  # nowhere to cut near here
+            return []
+        cuts.append(best)
     return _pieces(group, ink, [0, *cuts, group.width])
+
+
+def _cuttable(group: _Group, labels: np.ndarray) -> np.ndarray:
+    """The group's columns where a cut may go, bool [width]: through one mark at most. Digits
+    that touch are one mark where they touch; a column through two separate marks, one above
+    the other, is inside one digit or symbol (the two bars of an =, a 5 and its flag)."""
+    box = labels[group.y0:group.y1, group.x0:group.x1]
+    marks_in_column = sum(np.isin(box, label).any(axis=0).astype(int) for label in group.labels)
+    return marks_in_column <= 1

@@ -80,6 +80,32 @@ def test_a_mark_that_is_not_a_digit_is_a_question_mark(model) -> None:
     assert reading.as_dict()["digits"][2]["label"] == "?"
 
 
+def test_an_equals_sign_is_not_read_as_digits(model) -> None:
+    """Its two bars lie one above the other: not two digits side by side (each bar passes for a
+    2), and no cut goes through both (slices of two bars pass for 2s and 5s)."""
+    rng = np.random.default_rng(5)
+    read_as_digits = []
+    for _ in range(10):
+        length, pen, gap = rng.uniform(60, 200), rng.uniform(10, 30), rng.uniform(40, 90)
+        page = Image.new("L", (400, 400), 255)
+        draw = ImageDraw.Draw(page)
+        for y in (200 - gap / 2, 200 + gap / 2):
+            draw.line([(200 - length / 2, y), (200 + length / 2, y + rng.uniform(-8, 8))], fill=0, width=round(pen))
+        text = read_number(page, *model).text
+        read_as_digits += [text] if any(c.isdigit() for c in text) else []
+    assert not read_as_digits, read_as_digits
+
+
+def test_a_five_with_its_flag_apart_is_one_digit(model) -> None:
+    """A mark above another is part of the same digit (a 5's flag written apart), not a digit of its own."""
+    page = Image.new("L", (300, 300), 255)
+    pen = ImageDraw.Draw(page)
+    pen.line([(110, 130), (100, 170), (160, 165), (185, 200), (175, 240), (140, 255), (100, 240)],
+             fill=0, width=16, joint="curve")  # the body
+    pen.line([(115, 95), (190, 90)], fill=0, width=16)  # the flag, above it and apart
+    assert read_number(page, *model).text == "5"
+
+
 def test_stray_dots_between_digits_are_not_a_mark(model) -> None:
     """Two specks of ink one over the other (a ":" a pen left, or noise in a scan) are as tall as
     a digit's box is wide but hold hardly any ink: not a "?" between the digits."""
