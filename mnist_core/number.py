@@ -8,7 +8,8 @@ How: the ink (preprocess.ink_plane) is split into marks, connected groups of ink
 a copy at most MARK_SIDE pixels a side. Marks that overlap left to right are one digit (the
 crossbar of a 4, 5 or 7 drawn as its own stroke). A group much wider than the others are tall is
 digits that touch, cut where the ink is thinnest near even places; if that reads unsurely, also at
-every choice of its columns of least ink. Each way is read, and the most confident kept. Each
+every choice of its columns of least ink. Each way is read, and the most confident kept (a group
+alone that is "not a digit" whole is cut only into digits that each read "sure"). Each
 digit's own ink (not a neighbour's stroke reaching into its box) goes through to_mnist and the
 network, as a drawing of one digit does.
 When there is one digit, the whole image is read exactly as a single digit is, so a single
@@ -28,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.preprocess import from_ink_plane, ink_plane, to_mnist
-from mnist_core.reading import Reading, read, read_all
+from mnist_core.reading import SURE, Reading, read, read_all
 
 MARK_SIDE = 160  # marks are found on a copy of the ink at most this many pixels a side
 INK_LEVEL = 48  # on 0..255: a pixel of the ink plane above this is ink, for finding marks
@@ -45,6 +46,7 @@ CUT_MARGIN = 0.05  # a cut is chosen over the whole only if its mean log-confide
 WIDE_WHOLE = 0.1  # ... less this per unit of width beyond the digits' height (a digit is rarely wider than tall)
 UNSURE_CUT = 0.9  # digits that touch read less surely than this: cuts at the columns of least ink are tried too
 MINIMA_KEPT = 6  # ... the lowest this many of them
+ALONE_CUT_SURE = SURE  # a group alone, "not a digit" whole, is read as digits that touch only if each is this sure
 NARROWEST_PIECE = 0.2  # no piece of a cut narrower than this share of the digits' height (a 1 is about this)
 NOT_A_DIGIT_LABEL = "?"
 
@@ -155,8 +157,12 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
         readings.update(zip(keys, answers))
 
     def best(g: _Group, options: list[list[_Group]]) -> list[DigitReading]:
-        return _most_confident([[DigitReading(made[_key(p)][0], made[_key(p)][1], readings[_key(p)])
-                                 for p in option if _key(p) in readings] for option in options], g.width / height)
+        read_options = [[DigitReading(made[_key(p)][0], made[_key(p)][1], readings[_key(p)])
+                         for p in option if _key(p) in readings] for option in options]
+        if len(groups) == 1 and any(d.reading.not_a_digit for d in read_options[0]):  # a letter (m, w, ∞)
+            read_options = read_options[:1] + [o for o in read_options[1:] if o and all(  # cut into strokes
+                not d.reading.not_a_digit and d.confidence >= ALONE_CUT_SURE for d in o)]  # reads as unsure digits
+        return _most_confident(read_options, g.width / height)
 
     read_pieces([p for options in options_of for p in options])
     chosen = [best(g, options) for g, options in zip(groups, options_of)]

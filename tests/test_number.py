@@ -13,6 +13,8 @@ from PIL import Image, ImageDraw
 import mnist_core
 from mnist_core.data import load_mnist
 from mnist_core.number import MAX_DIGITS, _cut, _cuts_at_minima, _Group, read_number
+from mnist_core.styles import draw_strokes
+from mnist_core.symbols import SYMBOLS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from read_numbers import compose  # noqa: E402
@@ -94,6 +96,16 @@ def test_an_equals_sign_is_not_read_as_digits(model) -> None:
         text = read_number(page, *model).text
         read_as_digits += [text] if any(c.isdigit() for c in text) else []
     assert not read_as_digits, read_as_digits
+
+
+def test_a_lone_mark_refused_whole_is_cut_into_digits_only_when_each_is_sure(model) -> None:
+    """An infinity sign drawn by itself is one mark, "not a digit" whole; cut in two it makes
+    a pair of 0s or a 6 and a 0 that read fairly surely. A lone mark is cut only when every
+    piece reads "sure" (before this rule, 10 of these 20 were read as digits)."""
+    rng = np.random.default_rng(2024)
+    texts = [read_number(draw_strokes(SYMBOLS["∞"](rng), rng), *model).text for _ in range(20)]
+    read_as_digits = [text for text in texts if any(c.isdigit() for c in text)]
+    assert len(read_as_digits) <= 5, read_as_digits
 
 
 def test_a_five_with_its_flag_apart_is_one_digit(model) -> None:
