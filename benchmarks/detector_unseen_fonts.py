@@ -1,7 +1,7 @@
 """Does the "not a digit" detector generalise to letter shapes it never saw? Train it without
 some print fonts and measure it on them.
 
-    python benchmarks/detector_unseen_fonts.py [--hold-out Andika Z003] [--set WOBBLE=0.15] [--threads 1]
+    python benchmarks/detector_unseen_fonts.py [--hold-out Andika Z003] [--set PRINTED_NON_DIGITS=40000] [--threads 1]
 
 The detector learns letters and symbols in print fonts (mnist_core.symbols.PRINT_FONT_DIRS); the
 handwriting fonts that benchmarks/not_a_digit.py reports on are never trained on, and so never

@@ -77,11 +77,9 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 
 
 def augment(x: torch.Tensor, generator: torch.Generator, *, degrees: float = 15, scale: float = 0.15,
-            shear: float = 0.25, shift: float = 0.12, thickness: float = 0.6, wobble: float = 0.0) -> torch.Tensor:
+            shear: float = 0.25, shift: float = 0.12, thickness: float = 0.6) -> torch.Tensor:
     """Random per-digit affine (rotation, scale, shear, shift) and stroke thickness, each drawn
-    uniformly within ± its keyword (the defaults are the recipes'; scale is 1 ± `scale`), and a
-    smooth random bending of up to ± `wobble` (of the half-width) each way, as a hand's stroke
-    strays from a straight or round one (off by default).
+    uniformly within ± its keyword (the defaults are the recipes'; scale is 1 ± `scale`).
 
     What a drawn digit differs by after centring. torchvision's v2.RandomAffine draws one
     set of parameters per call, i.e. the same for a whole batch; here every digit gets
@@ -102,9 +100,6 @@ def augment(x: torch.Tensor, generator: torch.Generator, *, degrees: float = 15,
         torch.stack([sin, cos + slant * sin, move[1]], dim=1),
     ], dim=1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    if wobble:  # a displacement field: random at 4x4 points, smoothly interpolated between them
-        field = (torch.rand(n, 2, 4, 4, generator=generator) * 2 - 1) * wobble
-        grid = grid + F.interpolate(field, size=x.shape[-2:], mode="bicubic", align_corners=True).permute(0, 2, 3, 1)
     x = F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
     # Stroke thickness: blend towards a dilated (thicker) or eroded (thinner) copy.

@@ -45,7 +45,6 @@ TOUCHING = 10_000  # two or three digits written so close that they touch (symbo
 # and as many digits cut out of such (symbols.touching_digits_cut), a digit with a sliver of its neighbour
 VALIDATION_NON_DIGITS = 4_000
 VALIDATION_PRINTED_DIGITS = 1_000  # not among the digits the threshold is chosen on: reported only
-WOBBLE = 0.0  # the training batches' smooth random bending (data.augment's wobble)
 TRAIN_SEED, VALIDATION_SEED = 0, CALIBRATION_SEED  # the held-out drawings' seed is never a training seed
 
 
@@ -158,7 +157,7 @@ def train_detector(epochs: int = 10, batch_size: int = 128, lr: float = 3e-3, se
         order = torch.randperm(len(train), generator=generator)
         for start in range(0, len(train), batch_size):
             index = order[start:start + batch_size]
-            x = augment(to_float(train[index]), generator, wobble=WOBBLE)
+            x = augment(to_float(train[index]), generator)
             loss = F.binary_cross_entropy_with_logits(model(x), target[index], pos_weight=pos_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -170,7 +169,7 @@ def train_detector(epochs: int = 10, batch_size: int = 128, lr: float = 3e-3, se
         "id": DETECTOR_ID,
         **choose_threshold(model, val, val_target),
         "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "optimizer": "adamw",
-                     "schedule": "onecycle", "wobble": WOBBLE, "non_digits": int(target.sum().item()), "styled_digits": STYLED,
+                     "schedule": "onecycle", "non_digits": int(target.sum().item()), "styled_digits": STYLED,
                      "touching_digits": TOUCHING, "printed_digits": PRINTED_DIGITS,
                      "print_fonts": [font.name for font in print_fonts()],
                      "mnist_digits": int((target == 0).sum().item()) - STYLED - TOUCHING - PRINTED_DIGITS},
