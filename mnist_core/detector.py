@@ -184,11 +184,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-root", help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--out", default=str(PATH))
+    parser.add_argument("--seed", type=int, default=0, help="random seed (0 made the shipped weights)")
     parser.add_argument("--threads", type=int)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    model, metadata = train_detector(args.epochs, data_root=args.data_root)
+    model, metadata = train_detector(args.epochs, seed=args.seed, data_root=args.data_root)
     save_weights(model, args.out, metadata)
     print(f"threshold {metadata['threshold']:.3f}: held-out digits refused {metadata['val_digits_refused']:.2%}, "
           f"held-out non-digits refused {metadata['val_non_digits_refused']:.2%} -> {args.out}")
