@@ -159,9 +159,12 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
     def best(g: _Group, options: list[list[_Group]]) -> list[DigitReading]:
         read_options = [[DigitReading(made[_key(p)][0], made[_key(p)][1], readings[_key(p)])
                          for p in option if _key(p) in readings] for option in options]
-        if len(groups) == 1 and any(d.reading.not_a_digit for d in read_options[0]):  # a letter (m, w, ∞)
-            read_options = read_options[:1] + [o for o in read_options[1:] if o and all(  # cut into strokes
-                not d.reading.not_a_digit and d.confidence >= ALONE_CUT_SURE for d in o)]  # reads as unsure digits
+        if len(groups) == 1 and any(d.reading.not_a_digit for d in read_options[0]):
+            # Alone and "not a digit" whole (an m, a w, an ∞): cut into its strokes, a letter reads
+            # as digits, so a cut counts only if every piece reads "sure".
+            read_options = read_options[:1] + [
+                option for option in read_options[1:]
+                if option and all(not d.reading.not_a_digit and d.confidence >= ALONE_CUT_SURE for d in option)]
         return _most_confident(read_options, g.width / height)
 
     read_pieces([p for options in options_of for p in options])
