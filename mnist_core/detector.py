@@ -45,6 +45,8 @@ TOUCHING = 10_000  # two or three digits written so close that they touch (symbo
 # and as many digits cut out of such (symbols.touching_digits_cut), a digit with a sliver of its neighbour
 VALIDATION_NON_DIGITS = 4_000
 VALIDATION_PRINTED_DIGITS = 1_000  # not among the digits the threshold is chosen on: reported only
+SEED = 2  # the shipped weights' seed: initialisation, batch order, augmentation (it matters: see README,
+# "More kinds drawn as pen strokes"); the drawings are TRAIN_SEED's whatever it is
 TRAIN_SEED, VALIDATION_SEED = 0, CALIBRATION_SEED  # the held-out drawings' seed is never a training seed
 
 
@@ -54,7 +56,8 @@ class NotADigit(nn.Module):
     trained 4 epochs without the print-font letters, it caught 53% of the handwriting-font
     symbols of benchmarks/not_a_digit.py; this one, 6 epochs with them, 79%; 10 epochs with
     digits that touch too, and a threshold that refuses fewer of MNIST's digits, 81%; learning
-    letters in 87 print fonts instead of 2, and those fonts' digits, 85%: see README.)"""
+    letters in 87 print fonts instead of 2, and those fonts' digits, 85%; 9 more kinds of pen
+    strokes, 86%: see README.)"""
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,7 +139,7 @@ def choose_threshold(model: NotADigit, val: torch.Tensor, val_target: torch.Tens
             "val_non_digits_refused": float((others >= threshold).float().mean())}
 
 
-def train_detector(epochs: int = 10, batch_size: int = 128, lr: float = 3e-3, seed: int = 0,
+def train_detector(epochs: int = 10, batch_size: int = 128, lr: float = 3e-3, seed: int = SEED,
                    data_root: str | None = None) -> tuple[NotADigit, dict[str, object]]:
     """Train the detector (AdamW, one-cycle, augmented batches); returns it and its metadata."""
     started = time.perf_counter()
@@ -184,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-root", help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--out", default=str(PATH))
-    parser.add_argument("--seed", type=int, default=0, help="random seed (0 made the shipped weights)")
+    parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED}, the shipped weights')")
     parser.add_argument("--threads", type=int)
     args = parser.parse_args(argv)
     if args.threads:

@@ -100,6 +100,22 @@ SYMBOLS: dict[str, Strokes] = {
     "π": _fixed([(0.05, 0.3), (0.95, 0.28)], [(0.3, 0.3), (0.28, 1.0)], [(0.7, 0.3), (0.75, 0.95), (0.9, 1.0)]),
     "μ": _fixed([(0.2, 0.3), (0.15, 1.0)], [(0.18, 0.7), (0.45, 0.85), (0.75, 0.7)], [(0.75, 0.3), (0.8, 0.85), (0.95, 0.9)]),
     "Δ": _fixed([(0.5, 0.0), (0.05, 1.0), (0.95, 1.0), (0.5, 0.0)]),
+    # more that people write: symbols drawn only in print fonts before, and joined-up (cursive) letters
+    "≥": _fixed([(0.15, 0.05), (0.85, 0.4), (0.15, 0.75)], [(0.15, 0.95), (0.85, 0.95)]),
+    "β": _fixed([(0.22, 1.0), (0.22, 0.25)] + arc(0.45, 0.22, 0.23, 0.2, 180, 450, 12)
+                + arc(0.47, 0.62, 0.3, 0.2, -90, 180, 12)[1:]),
+    "φ": _fixed(arc(0.5, 0.5, 0.38, 0.22, 0, 360, 16), [(0.5, 0.0), (0.5, 1.0)]),
+    "%": _fixed(arc(0.22, 0.2, 0.14, 0.16, 0, 360, 10), [(0.85, 0.05), (0.15, 0.95)],
+                arc(0.78, 0.8, 0.14, 0.16, 0, 360, 10)),
+    "@": _fixed(arc(0.5, 0.55, 0.18, 0.18, 0, 360, 12) + [(0.68, 0.78), (0.85, 0.7)]
+                + arc(0.5, 0.5, 0.45, 0.45, 20, -300, 18)),
+    "d, joined": _fixed(arc(0.4, 0.7, 0.3, 0.27, -10, -370, 16) + [(0.72, 0.0), (0.72, 0.92), (0.9, 1.0)]),
+    "u, joined": _fixed([(0.05, 0.35), (0.15, 0.3), (0.15, 0.8)] + arc(0.45, 0.75, 0.3, 0.25, 180, 0, 8)[1:]
+                        + [(0.75, 0.3), (0.75, 0.92), (0.92, 1.0)]),
+    "e, looped": _fixed([(0.1, 0.8), (0.7, 0.45)] + arc(0.5, 0.45, 0.22, 0.15, 0, -180, 8)[1:]
+                        + arc(0.45, 0.72, 0.3, 0.28, 180, 60, 8)),
+    "f, looped": _fixed([(0.45, 0.55)] + arc(0.55, 0.2, 0.12, 0.2, 180, -90, 8) + [(0.42, 0.9)]
+                        + arc(0.35, 0.85, 0.08, 0.15, 0, 270, 6), [(0.2, 0.45), (0.75, 0.45)]),
     # shapes
     "star": _fixed([(0.5, 0.0), (0.2, 0.95), (0.95, 0.35), (0.05, 0.35), (0.8, 0.95), (0.5, 0.0)]),
     "heart": _fixed([(0.5, 1.0), (0.05, 0.4)] + arc(0.27, 0.3, 0.22, 0.22, 180, 360, 8)
@@ -151,7 +167,7 @@ def synthesize_non_digits(n: int, seed: int) -> torch.Tensor:
 # families below: the handwriting fonts that benchmarks/real_style.py and benchmarks/not_a_digit.py
 # evaluate on are never trained on. Debian: fonts-dejavu-core, fonts-liberation, fonts-urw-base35,
 # fonts-sil-andika, fonts-freefont-ttf; without them the detector learns from the pen strokes only.
-PRINTED = [k for k in SYMBOLS if len(k) == 1 and k not in "∫"] + ["β", "φ", "&", "@", "%", "≥"]
+PRINTED = [k for k in SYMBOLS if len(k) == 1 and k not in "∫"] + [k for k in "βφ&@%≥" if k not in SYMBOLS]
 PRINT_FONT_DIRS = ["dejavu", "liberation", "urw-base35", "andika", "freefont"]
 NOT_LETTERS = ("StandardSymbolsPS", "D050000L")  # urw-base35's symbol and dingbat fonts: pictures, not letters
 

@@ -25,7 +25,7 @@ def model() -> torch.nn.Module:
     return mnist_core.load_model(mnist_core.DEFAULT_MODEL)
 
 
-@pytest.mark.parametrize("kind", ["A", "x", "=", "√", "π", "F", "k", "E", "?"])
+@pytest.mark.parametrize("kind", ["A", "x", "=", "√", "π", "F", "k", "E", "?", "β", "φ", "≥", "%"])
 def test_letters_and_symbols_are_not_digits(model, kind: str) -> None:
     x = drawn(symbols.SYMBOLS[kind], 20, HELD_OUT_SEED)
     answers = [read(model, image).answer for image in x]
