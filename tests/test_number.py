@@ -101,7 +101,7 @@ def test_an_equals_sign_is_not_read_as_digits(model) -> None:
 def test_a_lone_mark_refused_whole_is_cut_into_digits_only_when_each_is_sure(model) -> None:
     """An infinity sign drawn by itself is one mark, "not a digit" whole; cut in two it makes
     a pair of 0s or a 6 and a 0 that read fairly surely. A lone mark is cut only when every
-    piece reads "sure" (before this rule, 10 of these 20 were read as digits)."""
+    piece reads "sure" (without this rule, 10 or 11 of these 20 are read as digits)."""
     rng = np.random.default_rng(2024)
     texts = [read_number(draw_strokes(SYMBOLS["∞"](rng), rng), *model).text for _ in range(20)]
     read_as_digits = [text for text in texts if any(c.isdigit() for c in text)]
