@@ -9,7 +9,7 @@ a copy at most MARK_SIDE pixels a side. Marks that overlap left to right are one
 crossbar of a 4, 5 or 7 drawn as its own stroke). A group much wider than the others are tall is
 digits that touch, cut where the ink is thinnest near even places; if that reads unsurely, also at
 every choice of its columns of least ink. Each way is read, and the most confident kept (a group
-alone that is "not a digit" whole is cut only into digits that each read "sure"). Each
+alone that is "not a digit" whole is cut only into digits that each read "sure", few of them 1s). Each
 digit's own ink (not a neighbour's stroke reaching into its box) goes through to_mnist and the
 network, as a drawing of one digit does.
 When there is one digit, the whole image is read exactly as a single digit is, so a single
@@ -47,6 +47,7 @@ WIDE_WHOLE = 0.1  # ... less this per unit of width beyond the digits' height (a
 UNSURE_CUT = 0.9  # digits that touch read less surely than this: cuts at the columns of least ink are tried too
 MINIMA_KEPT = 6  # ... the lowest this many of them
 ALONE_CUT_SURE = SURE  # a group alone, "not a digit" whole, is read as digits that touch only if each is this sure
+ALONE_CUT_ONES = 1 / 3  # ... and if at most this share of them are 1s (the strokes of an m or a w pass for 1s)
 NARROWEST_PIECE = 0.2  # no piece of a cut narrower than this share of the digits' height (a 1 is about this)
 NOT_A_DIGIT_LABEL = "?"
 
@@ -161,10 +162,11 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
                          for p in option if _key(p) in readings] for option in options]
         if len(groups) == 1 and any(d.reading.not_a_digit for d in read_options[0]):
             # Alone and "not a digit" whole (an m, a w, an ∞): cut into its strokes, a letter reads
-            # as digits, so a cut counts only if every piece reads "sure".
+            # as digits, so a cut counts only if every piece reads "sure" and few are 1s.
             read_options = read_options[:1] + [
                 option for option in read_options[1:]
-                if option and all(not d.reading.not_a_digit and d.confidence >= ALONE_CUT_SURE for d in option)]
+                if option and all(not d.reading.not_a_digit and d.confidence >= ALONE_CUT_SURE for d in option)
+                and sum(d.label == "1" for d in option) <= ALONE_CUT_ONES * len(option)]
         return _most_confident(read_options, g.width / height)
 
     read_pieces([p for options in options_of for p in options])

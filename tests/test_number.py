@@ -108,6 +108,15 @@ def test_a_lone_mark_refused_whole_is_cut_into_digits_only_when_each_is_sure(mod
     assert len(read_as_digits) <= 5, read_as_digits
 
 
+def test_a_letter_written_in_one_stroke_is_not_read_as_ones(model) -> None:
+    """A w cut into its strokes reads as "1111", each stroke a sure 1: a lone mark, "not a digit"
+    whole, is not read as digits of which more than a third are 1s (without that, 4 of these 20)."""
+    rng = np.random.default_rng(2024)
+    texts = [read_number(draw_strokes(SYMBOLS["w"](rng), rng), *model).text for _ in range(20)]
+    read_as_digits = [text for text in texts if any(c.isdigit() for c in text)]
+    assert len(read_as_digits) <= 1, read_as_digits
+
+
 def test_a_five_with_its_flag_apart_is_one_digit(model) -> None:
     """A mark above another is part of the same digit (a 5's flag written apart), not a digit of its own."""
     page = Image.new("L", (300, 300), 255)
