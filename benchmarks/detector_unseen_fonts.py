@@ -23,10 +23,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mnist_core import detector, symbols  # noqa: E402
 from mnist_core.data import to_float  # noqa: E402
 from mnist_core.detector import VALIDATION_SEED, Detector, train_detector  # noqa: E402
 from mnist_core.weights import save_weights  # noqa: E402
+from read_numbers import apply_settings  # noqa: E402
 
 LETTERS, DIGITS = 2000, 1000  # drawn in the held-out fonts, at the validation seed
 
@@ -41,11 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    for setting in args.set:
-        name, value = setting.split("=")
-        if not hasattr(detector, name):
-            parser.error(f"mnist_core.detector has no setting {name}")
-        setattr(detector, name, type(getattr(detector, name))(float(value)))
+    apply_settings(parser, detector, args.set)
 
     every = symbols.print_fonts()
     held_out = [f for f in every if f.stem.startswith(tuple(args.hold_out))]
@@ -60,8 +58,8 @@ def main() -> None:
 
     symbols.print_fonts = lambda: held_out
     found = Detector(model.eval(), float(metadata["threshold"]))
-    letters = to_float(symbols._printed(symbols.PRINTED, LETTERS, VALIDATION_SEED))  # not the cached printed_non_digits
-    digits = to_float(symbols._printed([str(d) for d in range(10)], DIGITS, VALIDATION_SEED))
+    letters = to_float(symbols.printed_non_digits.__wrapped__(LETTERS, VALIDATION_SEED))  # not the cache: other fonts
+    digits = to_float(symbols.printed_digits.__wrapped__(DIGITS, VALIDATION_SEED))
     print(f"settings: {' '.join(args.set) or 'as shipped'}; threshold {metadata['threshold']:.3f}")
     print(f"  held-out digits refused {metadata['val_digits_refused']:.2%} (MNIST {metadata['val_mnist_refused']:.2%}), "
           f"held-out non-digits refused {metadata['val_non_digits_refused']:.2%}, "

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import types
 from collections import defaultdict
 from pathlib import Path
 
@@ -79,6 +80,16 @@ def compose(digits: list[np.ndarray], rng: np.random.Generator, square: bool) ->
     return Image.fromarray(255 - canvas)
 
 
+def apply_settings(parser: argparse.ArgumentParser, module: types.ModuleType, settings: list[str]) -> None:
+    """Each NAME=VALUE of `settings` set on `module` (a number, in the setting's own type), for
+    tuning runs; an unknown NAME is the parser's error."""
+    for setting in settings:
+        name, value = setting.split("=")
+        if not hasattr(module, name):
+            parser.error(f"{module.__name__} has no setting {name}")
+        setattr(module, name, type(getattr(module, name))(float(value)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=600, help="numbers per source")
@@ -89,11 +100,7 @@ def main() -> None:
                         help="a setting of mnist_core.number instead of its own, e.g. WIDE_WHOLE=0.3 (to tune on --split val)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    for setting in args.set:
-        name, value = setting.split("=")
-        if not hasattr(number, name):
-            parser.error(f"mnist_core.number has no setting {name}")
-        setattr(number, name, type(getattr(number, name))(float(value)))
+    apply_settings(parser, number, args.set)
 
     data = load_mnist()
     mnist = (data.test_images, data.test_labels) if args.split == "test" else (data.val_images, data.val_labels)

@@ -167,7 +167,7 @@ def synthesize_non_digits(n: int, seed: int) -> torch.Tensor:
 # families below: the handwriting fonts that benchmarks/real_style.py and benchmarks/not_a_digit.py
 # evaluate on are never trained on. Debian: fonts-dejavu-core, fonts-liberation, fonts-urw-base35,
 # fonts-sil-andika, fonts-freefont-ttf; without them the detector learns from the pen strokes only.
-PRINTED = [k for k in SYMBOLS if len(k) == 1 and k not in "∫"] + [k for k in "βφ&@%≥" if k not in SYMBOLS]
+PRINTED = [k for k in SYMBOLS if len(k) == 1 and k not in "∫"] + ["&"]  # & is not drawn as pen strokes
 PRINT_FONT_DIRS = ["dejavu", "liberation", "urw-base35", "andika", "freefont"]
 NOT_LETTERS = ("StandardSymbolsPS", "D050000L")  # urw-base35's symbol and dingbat fonts: pictures, not letters
 

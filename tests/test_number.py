@@ -98,23 +98,17 @@ def test_an_equals_sign_is_not_read_as_digits(model) -> None:
     assert not read_as_digits, read_as_digits
 
 
-def test_a_lone_mark_refused_whole_is_cut_into_digits_only_when_each_is_sure(model) -> None:
-    """An infinity sign drawn by itself is one mark, "not a digit" whole; cut in two it makes
-    a pair of 0s or a 6 and a 0 that read fairly surely. A lone mark is cut only when every
-    piece reads "sure" (without this rule, 10 or 11 of these 20 are read as digits)."""
+@pytest.mark.parametrize("kind, at_most", [("∞", 5), ("w", 1)])
+def test_a_lone_mark_refused_whole_is_not_cut_into_its_strokes(model, kind: str, at_most: int) -> None:
+    """A letter written in one stroke is one mark, "not a digit" whole, but cut it reads as
+    digits: an ∞ as a pair of 0s or a 6 and a 0, fairly surely; a w as "1111", each stroke a
+    sure 1. A lone mark is cut only into digits that each read "sure", at most a third of them
+    1s (without the first rule, 10 or 11 of these 20 ∞ are read as digits; without the second,
+    4 of these 20 w)."""
     rng = np.random.default_rng(2024)
-    texts = [read_number(draw_strokes(SYMBOLS["∞"](rng), rng), *model).text for _ in range(20)]
+    texts = [read_number(draw_strokes(SYMBOLS[kind](rng), rng), *model).text for _ in range(20)]
     read_as_digits = [text for text in texts if any(c.isdigit() for c in text)]
-    assert len(read_as_digits) <= 5, read_as_digits
-
-
-def test_a_letter_written_in_one_stroke_is_not_read_as_ones(model) -> None:
-    """A w cut into its strokes reads as "1111", each stroke a sure 1: a lone mark, "not a digit"
-    whole, is not read as digits of which more than a third are 1s (without that, 4 of these 20)."""
-    rng = np.random.default_rng(2024)
-    texts = [read_number(draw_strokes(SYMBOLS["w"](rng), rng), *model).text for _ in range(20)]
-    read_as_digits = [text for text in texts if any(c.isdigit() for c in text)]
-    assert len(read_as_digits) <= 1, read_as_digits
+    assert len(read_as_digits) <= at_most, read_as_digits
 
 
 def test_a_five_with_its_flag_apart_is_one_digit(model) -> None:
