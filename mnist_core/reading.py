@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -32,6 +33,7 @@ SURE = 0.99  # calibrated probability of the top digit for "sure"
 FAIRLY_SURE = 0.9  # ... and for "fairly sure"; below it, "unsure"
 INK = 0.3  # a 28x28 pixel brighter than this is ink, for counting marks and holes
 SCRIBBLE_INK_SHARE = 0.28  # more of the 28x28 field inked than 99% of MNIST's digits: a scribble
+MIN_MARK_PIXELS = 4  # a smaller group of ink pixels is a speck, not a mark
 
 
 @dataclass(frozen=True)
@@ -101,30 +103,44 @@ def is_a_digit(x: torch.Tensor) -> bool:
     return detector is None or bool(detector.is_digit(x))
 
 
+class Region(NamedTuple):
+    size: int  # pixels
+    touches_border: bool
+    box: tuple[int, int, int, int]  # y0, x0, y1, x1, inclusive
+
+
 def why_not_a_digit(x: torch.Tensor) -> str:
     """A short reason, from the ink's shape: separate marks (no digit has more than two; see the
     numbers issue for several digits), a scribble (more enclosed holes than an 8's two, or more
-    ink than nearly any digit), or else a letter or symbol."""
+    ink than nearly any digit), or else a letter or symbol. Marks that sit within the span of the
+    largest one are parts of one symbol (a %'s two rings beside its slash), not separate marks."""
     ink = x.reshape(28, 28).numpy() > INK
-    if count_marks(ink) >= 3:
+    marks = [region for region in _regions(ink, diagonal=True) if region.size >= MIN_MARK_PIXELS]
+    if len(marks) >= 3 and not parts_of_one_symbol(marks):
         return "several separate marks"
     if count_holes(ink) >= 3 or ink.mean() >= SCRIBBLE_INK_SHARE:
         return "looks like a scribble"
     return "looks like a letter or symbol"
 
 
-def count_marks(ink: np.ndarray, min_pixels: int = 4) -> int:
+def parts_of_one_symbol(marks: list[Region]) -> bool:
+    """Whether the centre of every mark lies within the box of the largest one."""
+    y0, x0, y1, x1 = max(marks, key=lambda mark: mark.size).box
+    return all(y0 <= (m.box[0] + m.box[2]) / 2 <= y1 and x0 <= (m.box[1] + m.box[3]) / 2 <= x1 for m in marks)
+
+
+def count_marks(ink: np.ndarray, min_pixels: int = MIN_MARK_PIXELS) -> int:
     """Connected groups of ink pixels (8-neighbours) of at least min_pixels."""
-    return sum(size >= min_pixels for size, _ in _regions(ink, diagonal=True))
+    return sum(region.size >= min_pixels for region in _regions(ink, diagonal=True))
 
 
 def count_holes(ink: np.ndarray, min_pixels: int = 2) -> int:
     """Regions of background (4-neighbours) enclosed by ink, of at least min_pixels."""
-    return sum(size >= min_pixels and not touches_border for size, touches_border in _regions(~ink, diagonal=False))
+    return sum(r.size >= min_pixels and not r.touches_border for r in _regions(~ink, diagonal=False))
 
 
-def _regions(mask: np.ndarray, diagonal: bool) -> list[tuple[int, bool]]:
-    """(size, touches the border) of each connected region of True pixels."""
+def _regions(mask: np.ndarray, diagonal: bool) -> list[Region]:
+    """Each connected region of True pixels."""
     steps = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy or dx) and (diagonal or not (dy and dx))]
     height, width = mask.shape
     seen = np.zeros_like(mask, dtype=bool)
@@ -133,15 +149,17 @@ def _regions(mask: np.ndarray, diagonal: bool) -> list[tuple[int, bool]]:
         if seen[start]:
             continue
         stack, size, border = [start], 0, False
+        y0, x0, y1, x1 = *start, *start
         seen[start] = True
         while stack:
             y, x = stack.pop()
             size += 1
             border |= y in (0, height - 1) or x in (0, width - 1)
+            y0, x0, y1, x1 = min(y0, y), min(x0, x), max(y1, y), max(x1, x)
             for dy, dx in steps:
                 ny, nx = y + dy, x + dx
                 if 0 <= ny < height and 0 <= nx < width and mask[ny, nx] and not seen[ny, nx]:
                     seen[ny, nx] = True
                     stack.append((ny, nx))
-        regions.append((size, border))
+        regions.append(Region(size, border, (y0, x0, y1, x1)))
     return regions
