@@ -23,11 +23,12 @@ other 1s and its 7s. The corrections are the same either way, so tuning on val n
 the second half, and the test split stays a fair report of the chosen settings.
 
 Prints, before (the shipped network) and after (the retrained one): the held-out style's
-accuracy, every held-out pen-digit 1 and 7, the 7s drawn as a person draws them on the canvas
-(MNIST validation's 7s redrawn as pen strokes, tests/drawn_digits.py, and 7s in the styles
-MNIST lacks, mnist_core.styles, at a seed no training uses: the pen 7s the issue saw fall), and
-each digit of MNIST validation (the check the Retrain tab makes before keeping) and MNIST
-test. MNIST test is the same set whatever --split says: choose settings on MNIST validation, not on it.
+accuracy, every held-out pen-digit 1 and 7, the confused digit (7 for the 1s) drawn as a person
+draws it on the canvas (MNIST validation's redrawn as pen strokes, tests/drawn_digits.py, and in
+the styles MNIST lacks, mnist_core.styles, at a seed no training uses: the pen 7s the issue saw
+fall), and each digit of MNIST validation (the check the Retrain tab makes before keeping) and
+MNIST test. MNIST test is the same set whatever --split says: choose settings on MNIST
+validation, not on it.
 """
 
 from __future__ import annotations
@@ -59,7 +60,6 @@ from real_style import on_canvas, pen_digits, seen  # noqa: E402
 
 STYLED_SEED = 2_718_281  # styles.draw_styled seed that no training uses
 STYLED_PER_DIGIT = 300
-
 
 
 def style(text: str) -> tuple[int, int]:
@@ -165,9 +165,9 @@ def main() -> None:
           f"{share(after, held_read_as, read_as)} |")
     for name, images in ((f"MNIST validation {read_as}s redrawn on the canvas", redrawn),
                          (f"{read_as}s in the styles MNIST lacks", styled)):
-        everything = torch.arange(len(images))
-        print(f"| {name} ({len(images)}) | {share(answers(shipped, images), everything, read_as)} | "
-              f"{share(answers(run.model, images), everything, read_as)} |")
+        every = torch.arange(len(images))
+        print(f"| {name} ({len(images)}) | {share(answers(shipped, images), every, read_as)} | "
+              f"{share(answers(run.model, images), every, read_as)} |")
     print(f"| MNIST test | {test_before:.2%} | {run.test_accuracy:.2%} |")
     print("\nMNIST validation, each digit (the Retrain tab's check before keeping):")
     print("| digit | " + " | ".join(str(c.digit) for c in run.per_digit) + " |")

@@ -115,8 +115,8 @@ def why_not_a_digit(x: torch.Tensor) -> str:
     ink than nearly any digit), or else a letter or symbol. Marks that sit within the span of the
     largest one are parts of one symbol (a %'s two rings beside its slash), not separate marks."""
     ink = x.reshape(28, 28).numpy() > INK
-    marks = [region for region in _regions(ink, diagonal=True) if region.size >= MIN_MARK_PIXELS]
-    if len(marks) >= 3 and not parts_of_one_symbol(marks):
+    separate = marks(ink)
+    if len(separate) >= 3 and not parts_of_one_symbol(separate):
         return "several separate marks"
     if count_holes(ink) >= 3 or ink.mean() >= SCRIBBLE_INK_SHARE:
         return "looks like a scribble"
@@ -129,9 +129,9 @@ def parts_of_one_symbol(marks: list[Region]) -> bool:
     return all(y0 <= (m.box[0] + m.box[2]) / 2 <= y1 and x0 <= (m.box[1] + m.box[3]) / 2 <= x1 for m in marks)
 
 
-def count_marks(ink: np.ndarray, min_pixels: int = MIN_MARK_PIXELS) -> int:
-    """Connected groups of ink pixels (8-neighbours) of at least min_pixels."""
-    return sum(region.size >= min_pixels for region in _regions(ink, diagonal=True))
+def marks(ink: np.ndarray) -> list[Region]:
+    """Connected groups of ink pixels (8-neighbours) of at least MIN_MARK_PIXELS."""
+    return [region for region in _regions(ink, diagonal=True) if region.size >= MIN_MARK_PIXELS]
 
 
 def count_holes(ink: np.ndarray, min_pixels: int = 2) -> int:

@@ -9,7 +9,7 @@ import torch
 import mnist_core
 from mnist_core import styles, symbols
 from mnist_core.data import load_mnist, to_float
-from mnist_core.reading import NOT_A_DIGIT, certainty, count_marks, read, read_all, why_not_a_digit
+from mnist_core.reading import NOT_A_DIGIT, certainty, marks, read, read_all, why_not_a_digit
 
 HELD_OUT_SEED = 4_242_424  # no training uses it
 
@@ -135,8 +135,8 @@ def test_certainty_words() -> None:
     assert certainty(0.6) == "unsure"
 
 
-def test_count_marks() -> None:
+def test_marks() -> None:
     ink = np.zeros((28, 28), bool)
     ink[2:5, 2:5] = ink[10:14, 10] = ink[20, 3:9] = True
     ink[27, 27] = True  # one stray pixel is not a mark
-    assert count_marks(ink) == 3
+    assert sorted(mark.box for mark in marks(ink)) == [(2, 2, 4, 4), (10, 10, 13, 10), (20, 3, 20, 8)]  # y0, x0, y1, x1
