@@ -108,6 +108,12 @@ class Region(NamedTuple):
     touches_border: bool
     box: tuple[int, int, int, int]  # y0, x0, y1, x1, inclusive
 
+    @property
+    def centre(self) -> tuple[float, float]:
+        """(y, x) of the middle of its box."""
+        y0, x0, y1, x1 = self.box
+        return (y0 + y1) / 2, (x0 + x1) / 2
+
 
 def why_not_a_digit(x: torch.Tensor) -> str:
     """A short reason, from the ink's shape: separate marks (no digit has more than two; see the
@@ -123,10 +129,10 @@ def why_not_a_digit(x: torch.Tensor) -> str:
     return "looks like a letter or symbol"
 
 
-def parts_of_one_symbol(marks: list[Region]) -> bool:
-    """Whether the centre of every mark lies within the box of the largest one."""
-    y0, x0, y1, x1 = max(marks, key=lambda mark: mark.size).box
-    return all(y0 <= (m.box[0] + m.box[2]) / 2 <= y1 and x0 <= (m.box[1] + m.box[3]) / 2 <= x1 for m in marks)
+def parts_of_one_symbol(regions: list[Region]) -> bool:
+    """Whether the centre of every region lies within the box of the largest one."""
+    y0, x0, y1, x1 = max(regions, key=lambda region: region.size).box
+    return all(y0 <= y <= y1 and x0 <= x <= x1 for y, x in (region.centre for region in regions))
 
 
 def marks(ink: np.ndarray) -> list[Region]:

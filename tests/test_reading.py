@@ -76,9 +76,9 @@ def test_scribbles_and_scattered_marks_are_not_digits_and_say_why(model) -> None
 def test_the_reason_tells_scattered_marks_from_a_symbol_made_of_parts() -> None:
     """Dashes and dots scattered over the canvas are "several separate marks"; a % is three marks
     too, but its rings sit within its slash's span: one symbol."""
-    marks = [why_not_a_digit(x) for x in drawn(symbols._marks, 40, HELD_OUT_SEED)]
+    scattered = [why_not_a_digit(x) for x in drawn(symbols._marks, 40, HELD_OUT_SEED)]
     percent = [why_not_a_digit(x) for x in drawn(symbols.SYMBOLS["%"], 40, HELD_OUT_SEED)]
-    assert marks.count("several separate marks") >= 24, marks
+    assert scattered.count("several separate marks") >= 24, scattered
     assert percent.count("looks like a letter or symbol") >= 24, percent
 
 
