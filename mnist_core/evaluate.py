@@ -16,20 +16,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.data import DataUnavailable, load_split, to_float
+from mnist_core.models import one_view
 from mnist_core.weights import WeightsError
 
 
 @torch.inference_mode()
 def predict_logits(model: nn.Module, images: torch.Tensor, device: torch.device | None = None,
-                   batch_size: int = 32) -> torch.Tensor:
+                   batch_size: int = 32, one_reading: bool = False) -> torch.Tensor:
     """Logits [N, 10] for uint8 images [N, 28, 28], in eval mode, batch by batch. Small batches
     keep a convolution's maps in the CPU's cache: with batches of 1,000 instead, the default
     network's short retrain, which reads MNIST's validation and test digits, took 88.6 s
-    instead of 53.6 s on 2 cores (benchmarks/retrain_short.py, see README)."""
+    instead of 53.6 s on 2 cores (benchmarks/retrain_short.py, see README). `one_reading`:
+    without the default network's test-time views (models.one_view), a third of the work."""
     was_training = model.training
     model.eval()
     device = device or next(model.parameters()).device
-    outputs = [model(to_float(images[i:i + batch_size]).to(device)).float().cpu()
+    forward = one_view(model) if one_reading else model
+    outputs = [forward(to_float(images[i:i + batch_size]).to(device)).float().cpu()
                for i in range(0, len(images), batch_size)]
     model.train(was_training)
     return torch.cat(outputs)

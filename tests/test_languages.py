@@ -52,15 +52,20 @@ def test_the_retrain_results_are_said_in_chinese() -> None:
         _summary, _worse_words
 
     zh = request("zh-CN")
-    per_digit = [rt.DigitChange(digit, 0.99, 0.95 if digit == 7 else 0.99) for digit in range(10)]
+    per_digit = [rt.DigitChange(digit, 0.99, 0.95 if digit == 7 else 0.99, 0.98, 0.96 if digit == 4 else 0.98)
+                 for digit in range(10)]  # 7 worse on MNIST validation, 4 drawn as pen strokes
     run = SimpleNamespace(settings=SimpleNamespace(architecture="lenet5"), cancelled=False, out_of_time=True,
                           fit=SimpleNamespace(epochs=1.5, steps=900, elapsed_s=9.0, val_accuracy=0.99), seconds=12.0,
-                          test_accuracy=0.98, per_digit=per_digit, worse_digits=per_digit[7:8],
+                          test_accuracy=0.98, per_digit=per_digit, worse_digits=[per_digit[4], per_digit[7]],
                           user=rt.UserScores(weight=4, trained=8, held_out=0, trained_before=0.5, trained_after=0.9))
     summary = _summary(run, zh)
     assert english_words(summary, {"MNIST", "lenet5"}) == set(), summary
     assert "| 之后 |" in summary and "**95.0%**" in summary  # the per-digit table, the worse digit in bold
-    assert english_words(_worse_words(run, zh), {"MNIST", "lenet5"}) == set()
+    assert "| 笔画重画，之后 |" in summary and "**96.0%**" in summary  # and drawn as pen strokes
+    words = _worse_words(run, zh)
+    assert english_words(words, {"MNIST", "lenet5"}) == set() and "7: 99.0% → 95.0%" in words and "4: 98.0% → 96.0%" in words
+    assert _worse_words(run) == ("it reads 4 and 7 worse than the shipped lenet5 it is compared with (MNIST validation, "
+                                 "7: 99.0% → 95.0%; drawn as pen strokes, 4: 98.0% → 96.0%)")
     assert _summary(run).startswith("**lenet5** stopped at its time limit after 1.50 epoch(s)")  # English unchanged
     for plot in (LOSS_PLOT, ACCURACY_PLOT):
         words = _plot_words(*plot, zh)

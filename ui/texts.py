@@ -231,8 +231,16 @@ ZH: dict[str, str] = {
     "before": "之前",
     "after": "之后",
     " and ": "、",
-    "it reads {digits} worse than the shipped {network} it is compared with (MNIST validation, {changes})":
-        "它识别 {digits} 比作为对照的自带 {network} 差（MNIST 验证集，{changes}）",
+    "Each digit, the shipped {network} → this network (**bold**: more than {worse} worse), on MNIST validation and "
+    "on the same digits drawn as pen strokes:":
+        "每个数字的准确率，自带的 {network} → 这个网络（**粗体**：下降超过 {worse}），在 MNIST 验证集上，"
+        "以及把同样的数字用笔画重画之后：",
+    "drawn, before": "笔画重画，之前",
+    "drawn, after": "笔画重画，之后",
+    "it reads {digits} worse than the shipped {network} it is compared with ({changes})":
+        "它识别 {digits} 比作为对照的自带 {network} 差（{changes}）",
+    "MNIST validation, {changes}": "MNIST 验证集，{changes}",
+    "drawn as pen strokes, {changes}": "用笔画重画，{changes}",
     "true ↓ / answer →": "真实 ↓ / 回答 →",
     "id": "ID",
     "name": "名称",
