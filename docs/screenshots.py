@@ -6,7 +6,8 @@ Starts `python app.py` on a free port with its user data in a temporary folder, 
 headless Chromium (Debian's /usr/bin/chromium), draws a 7 in the Draw tab, looks inside the
 network, asks to keep it
 without a digit (a warning), uploads a photo of a 3, draws an A, writes 127, then runs the short retrain of
-LeNet-5 from the Retrain tab; a second page deletes the new model, and the first page draws again.
+LeNet-5 from the Retrain tab, and once more at a learning rate that wrecks it (not kept without
+asking); a second page deletes the new model, and the first page draws again.
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ def draw(page, strokes: list[list[tuple[float, float]]]) -> None:
         for x, y in stroke[1:]:
             page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=12)
         page.mouse.up()
+
+
+def careful_clip(page) -> dict[str, float]:
+    """The Retrain tab's status and per-digit table, one above the other (page coordinates)."""
+    top = page.locator("#retrain-status").bounding_box()
+    table = page.locator("#retrain-summary table").last.bounding_box()
+    return {"x": top["x"] - 8, "y": top["y"] - 8, "width": max(top["width"], table["width"]) + 16,
+            "height": table["y"] + table["height"] - top["y"] + 16}
 
 
 def photo_of_a_three(folder: Path) -> Path:
@@ -126,6 +135,16 @@ def main() -> None:
             expect(page.locator("#retrain-status")).to_contain_text("Done", timeout=600_000)
             page.screenshot(path=OUT / "retrain-tab.png", full_page=True)
 
+            # A run that reads digits worse (a learning rate of 1 wrecks it) is not kept without asking.
+            page.get_by_label("Learning rate (peak, with one-cycle)").fill("1")
+            page.locator("#retrain-epochs input[type=number]").fill("1")
+            page.get_by_role("button", name="Start").click()
+            expect(page.locator("#retrain-status")).to_contain_text("Careful", timeout=600_000)
+            page.locator("#retrain-status").scroll_into_view_if_needed()
+            page.screenshot(path=OUT / "retrain-careful.png", clip=careful_clip(page))
+            page.get_by_role("button", name="Throw it away").click()
+            expect(page.locator("#retrain-status")).to_contain_text("Thrown away", **wait)
+
             # The new model is selected in the Draw tab; the same visitor's other tab deletes it (asked to confirm).
             other = context.new_page()
             other.goto(app.url)
@@ -155,7 +174,7 @@ def main() -> None:
             expect(chinese.locator("#prediction .digit")).to_have_text("7", **wait)
             expect(chinese.locator("#compare")).to_contain_text("置信度", **wait)
             chinese.screenshot(path=OUT / "draw-tab-zh.png", full_page=True)
-            print(f"wrote draw-tab, draw-inside, draw-warning, draw-photo, draw-not-a-digit, draw-number, retrain-tab, "
+            print(f"wrote draw-tab, draw-inside, draw-warning, draw-photo, draw-not-a-digit, draw-number, retrain-tab, retrain-careful, "
                   f"retrain-delete, draw-deleted-model and draw-tab-zh (.png) in {OUT}")
         finally:
             browser.close()

@@ -61,7 +61,7 @@ def test_the_retrain_results_are_said_in_chinese() -> None:
     summary = _summary(run, zh)
     assert english_words(summary, {"MNIST", "lenet5"}) == set(), summary
     assert "| 之后 |" in summary and "**95.0%**" in summary  # the per-digit table, the worse digit in bold
-    assert "| 笔画重画，之后 |" in summary and "**96.0%**" in summary  # and drawn as pen strokes
+    assert "| 笔画：之后 |" in summary and "**96.0%**" in summary  # and drawn as pen strokes
     words = _worse_words(run, zh)
     assert english_words(words, {"MNIST", "lenet5"}) == set() and "7: 99.0% → 95.0%" in words and "4: 98.0% → 96.0%" in words
     assert _worse_words(run) == ("it reads 4 and 7 worse than the shipped lenet5 it is compared with (MNIST validation, "

@@ -7,6 +7,7 @@ takes a minute or two on 2 cores; nothing here depends on how fast anything is.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -23,6 +24,8 @@ from PIL import Image, ImageDraw
 import mnist_core
 from mnist_core import retrain as rt
 from mnist_core import user_samples as us
+from mnist_core.data import to_float
+from mnist_core.models import one_view
 from mnist_core.weights import WEIGHTS_DIR, read_metadata
 from conftest import open_page, serve_app
 
@@ -616,6 +619,18 @@ def test_the_digit_a_correction_was_mistaken_for_is_replayed(data_dir: Path) -> 
     labels = torch.tensor([1, 1, 1, 1, 1])  # three 7s said to be 1s (read as 7), two real 1s (read right)
     x, y = rt.replay_confused(shipped, images, labels, weight=4, seed=0)
     assert y.tolist() == [7] * round(rt.REPLAY * 4 * 3)
-    assert all(any(torch.equal(image, known) for known in data.train_images[data.train_labels == 7]) for image in x[:3])
+    assert x.dtype == torch.uint8 and x.shape == (len(y), 28, 28)
+    assert not any(torch.equal(image, known) for known in data.train_images[data.train_labels == 7] for image in x[:3])
+    assert (one_view(shipped)(to_float(x)).argmax(1) == 7).float().mean() > 0.9  # 7s, drawn as pen strokes
     assert len(rt.replay_confused(shipped, ones, torch.tensor([1, 1]), weight=4, seed=0)[0]) == 0  # read right
     assert len(rt.replay_confused(None, images, labels, weight=4, seed=0)[0]) == 0  # no shipped network
+
+
+def test_a_fine_tune_learns_from_some_digits_drawn_as_pen_strokes() -> None:
+    data = rt.mnist()
+    small = dataclasses.replace(data, train_images=data.train_images[:400], train_labels=data.train_labels[:400])
+    drawn = rt.with_pen_drawn(small, seed=0)
+    changed = (drawn.train_images != small.train_images).flatten(1).any(1)
+    assert int(changed.sum()) == round(rt.PEN_SHARE * 400)  # a quarter redrawn, the rest as they were
+    assert torch.equal(drawn.train_labels, small.train_labels) and torch.equal(drawn.val_images, small.val_images)
+    assert torch.equal(rt.with_pen_drawn(small, seed=0).train_images, drawn.train_images)  # seeded

@@ -235,8 +235,8 @@ ZH: dict[str, str] = {
     "on the same digits drawn as pen strokes:":
         "每个数字的准确率，自带的 {network} → 这个网络（**粗体**：下降超过 {worse}），在 MNIST 验证集上，"
         "以及把同样的数字用笔画重画之后：",
-    "drawn, before": "笔画重画，之前",
-    "drawn, after": "笔画重画，之后",
+    "drawn, before": "笔画：之前",
+    "drawn, after": "笔画：之后",
     "it reads {digits} worse than the shipped {network} it is compared with ({changes})":
         "它识别 {digits} 比作为对照的自带 {network} 差（{changes}）",
     "MNIST validation, {changes}": "MNIST 验证集，{changes}",
