@@ -614,8 +614,6 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
         user.held_out_before = _accuracy(shipped, held_x, held_y)
         shipped_logits = shipped_val_logits(s.architecture, shipped_path.stat().st_mtime_ns)
         before = _per_digit(shipped_logits, data.val_labels)
-        drawn_before = _per_digit(shipped_drawn_logits(s.architecture, shipped_path.stat().st_mtime_ns),
-                                  data.val_labels)
         if s.start == "shipped":  # ... unless it is the shipped one, measured already
             start_accuracy = (shipped_logits.argmax(1) == data.val_labels).float().mean().item()
 
@@ -652,8 +650,12 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     val_logits = result.val_logits if result.val_logits is not None else predict_logits(model, data.val_images)
     temperature = round(fit_temperature(val_logits, data.val_labels), 4)
     after = _per_digit(val_logits, data.val_labels)
-    drawn_after = per_digit_accuracy(model, drawn_validation(), data.val_labels, one_reading=True) \
-        if shipped else [None] * 10
+    if shipped is not None:  # after training, not before: the curves start at once on a server's first run
+        drawn_before = _per_digit(shipped_drawn_logits(s.architecture, shipped_path.stat().st_mtime_ns),
+                                  data.val_labels)
+        drawn_after = per_digit_accuracy(model, drawn_validation(), data.val_labels, one_reading=True)
+    else:
+        drawn_after = [None] * 10
     per_digit = [DigitChange(d, before[d], after[d], drawn_before[d], drawn_after[d]) for d in range(10)]
 
     cancelled = job.stop.is_set()

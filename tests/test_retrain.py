@@ -513,7 +513,7 @@ def test_the_retrain_tab_trains_a_model_that_the_draw_tab_selects(page) -> None:
     status = page.locator("#retrain-status")
     expect(status).to_contain_text("Careful: it reads", timeout=WAIT_S * 1000)
     expect(status).to_contain_text("Keep it anyway, or throw it away?")
-    expect(page.locator("#retrain-summary")).to_contain_text("Each digit on MNIST validation")
+    expect(page.locator("#retrain-summary")).to_contain_text("on MNIST validation and on the same digits drawn as pen strokes")
     page.get_by_role("button", name="Keep it as a new model").click()
     expect(status).to_contain_text("Kept as")
     page.get_by_role("tab", name="Draw").click()
