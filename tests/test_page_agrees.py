@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from conftest import open_page, serve_app
+from conftest import RUN_READ_TIMEOUT_MS, open_page, serve_app
 from mnist_core import retrain as rt
 from test_browser import ONE, ZERO, answer, canvas_is_blank, draw
 from test_retrain import TINY, run_to_end
@@ -307,14 +307,14 @@ def test_start_twice_cancel_at_once_and_a_queued_run(browser: Browser, server: t
 
         a.get_by_role("button", name="Cancel").click()  # answered at once, then stopped
         expect(status_a).to_contain_text("Stopping")
-        expect(status_a).to_contain_text("Cancelled")
+        expect(status_a).to_contain_text("Cancelled", timeout=RUN_READ_TIMEOUT_MS)
         expect(a.get_by_role("button", name="Keep it as a new model")).to_be_visible()
         assert epochs_trained(a) < 20  # stopped long before the end
 
         start_a_long_run(b)  # the slot is free again, and b's cancelled wait is not in the way
         expect(status_b).to_contain_text("Training convnet-bn")
         b.get_by_role("button", name="Cancel").click()
-        expect(status_b).to_contain_text("Cancelled")
+        expect(status_b).to_contain_text("Cancelled", timeout=RUN_READ_TIMEOUT_MS)
         no_error_badge(a)
         no_error_badge(b)
     finally:

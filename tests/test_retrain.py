@@ -634,3 +634,23 @@ def test_a_fine_tune_learns_from_some_digits_drawn_as_pen_strokes() -> None:
     assert int(changed.sum()) == round(rt.PEN_SHARE * 400)  # a quarter redrawn, the rest as they were
     assert torch.equal(drawn.train_labels, small.train_labels) and torch.equal(drawn.val_images, small.val_images)
     assert torch.equal(rt.with_pen_drawn(small, seed=0).train_images, drawn.train_images)  # seeded
+
+
+def test_the_pen_drawn_validation_digits_are_made_once_and_kept_beside_mnist(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = rt.mnist()
+    monkeypatch.setattr(rt, "mnist", lambda: dataclasses.replace(data, val_images=data.val_images[:12]))
+    monkeypatch.setenv("MNIST_ROOT", str(tmp_path))
+    (tmp_path / "MNIST").mkdir()
+    made = []
+    monkeypatch.setattr(rt.pen, "redraw", lambda images, seed: made.append(seed) or images.flip(2))
+    make = rt.drawn_validation.__wrapped__  # without the per-process cache
+    drawn = make()
+    assert made == [rt.DRAWN_SEED] and torch.equal(drawn, data.val_images[:12].flip(2))
+    [kept] = (tmp_path / "MNIST").iterdir()  # one whole file, no partial one left
+    assert kept.name.startswith("pen-drawn-validation-") and kept.suffix == ".npy"
+    assert torch.equal(make(), drawn) and made == [rt.DRAWN_SEED]  # read back, not made again
+    kept.write_bytes(kept.read_bytes()[:100])  # cut short: made again, and kept again
+    assert torch.equal(make(), drawn) and len(made) == 2 and kept.stat().st_size > 100
+    monkeypatch.setenv("MNIST_ROOT", str(tmp_path / "nowhere"))  # a folder it cannot write: made each time
+    assert torch.equal(make(), drawn) and len(made) == 3
