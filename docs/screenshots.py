@@ -48,10 +48,12 @@ def draw(page, strokes: list[list[tuple[float, float]]]) -> None:
 
 
 def careful_clip(page) -> dict[str, float]:
-    """The Retrain tab's status and per-digit table, one above the other (page coordinates)."""
-    top = page.locator("#retrain-status").bounding_box()
+    """The Retrain tab's status and per-digit table, one above the other, in page coordinates (for a
+    full-page screenshot: a clip in the viewport is cut off at its bottom edge)."""
+    top = page.locator("#retrain-status").bounding_box()  # in the viewport
     table = page.locator("#retrain-summary table").last.bounding_box()
-    return {"x": top["x"] - 8, "y": top["y"] - 8, "width": max(top["width"], table["width"]) + 16,
+    scroll_x, scroll_y = page.evaluate("[window.scrollX, window.scrollY]")
+    return {"x": top["x"] + scroll_x - 8, "y": top["y"] + scroll_y - 8, "width": max(top["width"], table["width"]) + 16,
             "height": table["y"] + table["height"] - top["y"] + 16}
 
 
@@ -140,8 +142,7 @@ def main() -> None:
             page.locator("#retrain-epochs input[type=number]").fill("1")
             page.get_by_role("button", name="Start").click()
             expect(page.locator("#retrain-status")).to_contain_text("Careful", timeout=600_000)
-            page.locator("#retrain-status").scroll_into_view_if_needed()
-            page.screenshot(path=OUT / "retrain-careful.png", clip=careful_clip(page))
+            page.screenshot(path=OUT / "retrain-careful.png", clip=careful_clip(page), full_page=True)
             page.get_by_role("button", name="Throw it away").click()
             expect(page.locator("#retrain-status")).to_contain_text("Thrown away", **wait)
 

@@ -66,6 +66,10 @@ def test_the_retrain_results_are_said_in_chinese() -> None:
     assert english_words(words, {"MNIST", "lenet5"}) == set() and "7: 99.0% → 95.0%" in words and "4: 98.0% → 96.0%" in words
     assert _worse_words(run) == ("it reads 4 and 7 worse than the shipped lenet5 it is compared with (MNIST validation, "
                                  "7: 99.0% → 95.0%; drawn as pen strokes, 4: 98.0% → 96.0%)")
+    wrecked = SimpleNamespace(settings=run.settings, worse_digits=per_digit[:9])  # more than a few: counted
+    assert _worse_words(wrecked) == ("it reads 9 of the 10 digits worse than the shipped lenet5 it is compared with "
+                                     "(each digit in the table below)")
+    assert english_words(_worse_words(wrecked, zh), {"lenet5"}) == set() and "9" in _worse_words(wrecked, zh)
     assert _summary(run).startswith("**lenet5** stopped at its time limit after 1.50 epoch(s)")  # English unchanged
     for plot in (LOSS_PLOT, ACCURACY_PLOT):
         words = _plot_words(*plot, zh)

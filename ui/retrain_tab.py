@@ -158,10 +158,16 @@ def _bold_if(worse: bool, x: float | None) -> str:
     return f"**{_percent(x)}**" if worse else _percent(x)
 
 
+MOST_WORSE_NAMED = 3  # more digits worse than this are counted, not listed: a list of 9 is a wall of text
+
+
 def _worse_words(run: rt.Run, request: Any = None) -> str:
     """E.g. "it reads 7 worse than the shipped convnet-bn it is compared with (MNIST validation,
     7: 99.6% → 98.4%; drawn as pen strokes, 7: 98.8% → 97.1%)", in the page's language."""
     worse = run.worse_digits
+    if len(worse) > MOST_WORSE_NAMED:  # a wrecked run: the table below says it digit by digit
+        return say("it reads {count} of the 10 digits worse than the shipped {network} it is compared with "
+                   "(each digit in the table below)", request, count=len(worse), network=run.settings.architecture)
     where = []
     if any(c.worse_on_mnist for c in worse):
         where.append(say("MNIST validation, {changes}", request, changes=", ".join(

@@ -239,6 +239,8 @@ ZH: dict[str, str] = {
     "drawn, after": "笔画：之后",
     "it reads {digits} worse than the shipped {network} it is compared with ({changes})":
         "它识别 {digits} 比作为对照的自带 {network} 差（{changes}）",
+    "it reads {count} of the 10 digits worse than the shipped {network} it is compared with (each digit in the table "
+    "below)": "它识别 10 个数字中的 {count} 个比作为对照的自带 {network} 差（每个数字见下表）",
     "MNIST validation, {changes}": "MNIST 验证集，{changes}",
     "drawn as pen strokes, {changes}": "用笔画重画，{changes}",
     "true ↓ / answer →": "真实 ↓ / 回答 →",
