@@ -96,6 +96,8 @@ def main() -> None:
             # A message never hides a control: "keep" without a digit is a warning; the digits stay usable.
             page.locator("#keep-drawing").click()
             expect(page.get_by_text("First choose the digit you drew")).to_be_visible(**wait)
+            page.wait_for_function("""() => [...document.querySelectorAll(".toast-body")].every(
+                (toast) => toast.getAnimations().every((a) => a.playState === "finished"))""")  # faded in
             page.screenshot(path=OUT / "draw-warning.png", full_page=True)
             expect(page.get_by_text("First choose the digit you drew")).to_be_hidden(**wait)  # the toast fades
 
@@ -116,7 +118,7 @@ def main() -> None:
                 const digit = closest.slice(-1);
                 const top = document.querySelector("#confidences .confidence-set dt");
                 const ours = [...document.querySelectorAll("#compare tbody tr")].pop();
-                return /\\d/.test(digit) && top && top.textContent.trim() === digit
+                return /\\d/.test(digit) && top && top.textContent.trim() === digit && ours
                     && ours.textContent.includes("closest digit: " + digit);
             }""", **wait)
             page.screenshot(path=OUT / "draw-not-a-digit.png", full_page=True)
