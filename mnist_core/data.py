@@ -1,4 +1,5 @@
-"""MNIST in memory as tensors, a seeded validation split, and batch augmentation.
+"""MNIST in memory as tensors, a seeded validation split, batch augmentation, and arrays made
+from MNIST kept on disk beside it.
 
 The tutorials feed MNIST one PIL image at a time through a DataLoader. Here the whole
 training set is one uint8 tensor (47 MB), batches are index slices of it, and
@@ -7,11 +8,15 @@ augmentation runs on the whole batch at once: several times faster on a small CP
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -69,6 +74,40 @@ def load_mnist(data_root: str | os.PathLike | None = None, split_seed: int = 0,
     test_images, test_labels = load_split(train=False, data_root=data_root)
     return MnistData(images[train_index], labels[train_index], images[val_index], labels[val_index],
                      test_images, test_labels)
+
+
+def digest(*parts: bytes) -> str:
+    """A short hex digest of `parts`, to name a kept array by everything that makes it."""
+    hashed = hashlib.sha256()
+    for part in parts:
+        hashed.update(len(part).to_bytes(8, "little") + part)
+    return hashed.hexdigest()[:16]
+
+
+def kept_beside_mnist(name: str, made_from: str, make: Callable[[], np.ndarray],
+                      shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """`make()`, kept as `<data root>/MNIST/<name>-<made_from>.npy` so that the next process reads
+    it instead of making it again. `made_from` (see digest) must change whenever `make()` would
+    return something else: it names the file, so a stale one is never read. The file is written
+    whole under another name and then renamed, so a reader never sees half of it; one that is cut
+    short or of another shape is made again; where the folder cannot be written, every process
+    makes its own."""
+    path = resolve_data_root() / "MNIST" / f"{name}-{made_from}.npy"
+    try:
+        kept = np.load(path, allow_pickle=False)
+        if kept.shape == shape and kept.dtype == dtype:
+            return kept
+    except (OSError, ValueError, EOFError):
+        pass  # not made yet, unreadable or cut short: make it again
+    array = make()
+    partial = path.with_name(f"{path.name}.{secrets.token_hex(4)}.partial")
+    try:
+        with open(partial, "wb") as file:
+            np.save(file, array, allow_pickle=False)
+        os.replace(partial, path)
+    except OSError:  # a read-only or full data folder
+        partial.unlink(missing_ok=True)
+    return array
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

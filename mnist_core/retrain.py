@@ -23,9 +23,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
-import hashlib
+import inspect
 import math
-import os
 import queue
 import secrets
 import threading
@@ -39,7 +38,7 @@ import torch
 from torch import nn
 
 from mnist_core import pen, preprocess
-from mnist_core.data import MnistData, load_mnist, resolve_data_root
+from mnist_core.data import MnistData, digest, kept_beside_mnist, load_mnist, to_float
 from mnist_core.evaluate import accuracy, fit_temperature, predict_logits
 from mnist_core.models import DEFAULT_MODEL, SPECS, Recipe, build_model
 from mnist_core.registry import MODEL_ID_PATTERN, list_models, load_model, own_models, retrained_models_dir
@@ -693,19 +692,41 @@ def replay_confused(shipped: nn.Module | None, images: torch.Tensor, labels: tor
 
 def with_pen_drawn(data: MnistData, seed: int) -> MnistData:
     """`data` with PEN_SHARE of its training digits (at most MAX_PEN_REDRAWN, chosen by `seed`)
-    redrawn as pen strokes (pen.redraw); validation and test unchanged."""
+    redrawn as pen strokes (pen.redraw); validation and test unchanged. The redrawn digits are
+    kept beside MNIST: the next run with the same seed reads them (5 s of redrawing on one slow core)."""
     count = min(round(PEN_SHARE * len(data.train_images)), MAX_PEN_REDRAWN)
     index = torch.randperm(len(data.train_images), generator=torch.Generator().manual_seed(2000 + seed))[:count]
+    chosen = data.train_images[index]
+    made_from = digest(chosen.numpy().tobytes(), str(3000 + seed).encode(), *_code_of(pen.redraw, preprocess.to_mnist))
+    drawn = kept_beside_mnist("pen-drawn-training", made_from, lambda: pen.redraw(chosen, seed=3000 + seed).numpy(),
+                              tuple(chosen.shape), np.uint8)
     images = data.train_images.clone()
-    images[index] = pen.redraw(images[index], seed=3000 + seed)
+    images[index] = torch.from_numpy(drawn)
     return dataclasses.replace(data, train_images=images)
+
+
+def _code_of(*functions: Any) -> list[bytes]:
+    """The source files that define `functions`: part of what a kept array is made from."""
+    return [Path(inspect.getfile(function)).read_bytes() for function in functions]
+
+
+def _kept_shipped_logits(architecture: str, images: torch.Tensor, name: str, one_reading: bool) -> torch.Tensor:
+    """The shipped network's logits on `images`, kept beside MNIST: the weights file, the images
+    and the code that reads them name the file."""
+    made_from = digest(weights_path(architecture).read_bytes(), images.numpy().tobytes(), str(one_reading).encode(),
+                       *_code_of(load_model, load_weights, build_model, predict_logits, to_float))
+    return torch.from_numpy(kept_beside_mnist(
+        f"{name}-logits-{architecture}", made_from,
+        lambda: predict_logits(load_model(architecture), images, one_reading=one_reading).numpy(),
+        (len(images), 10), np.float32))
 
 
 @functools.lru_cache(maxsize=len(SPECS))
 def shipped_val_logits(architecture: str, file_version: int) -> torch.Tensor:
-    """The shipped network's logits on the MNIST validation digits, computed once per process (and
-    weights file version): every run compares with them, and a fine-tune starts from them."""
-    return predict_logits(load_model(architecture), mnist().val_images)
+    """The shipped network's logits on the MNIST validation digits, once per process (and weights
+    file version) and kept beside MNIST: every run compares with them, a fine-tune starts from
+    them, and reading 5,000 digits three ways took a server's first run 24 s on one slow core."""
+    return _kept_shipped_logits(architecture, mnist().val_images, "validation", one_reading=False)
 
 
 @functools.cache
@@ -714,36 +735,20 @@ def drawn_validation() -> torch.Tensor:
 
     Made once (14 s on 2 slow cores, on the first run's thread, after its training) and kept
     beside MNIST, where the data folder can be written: the next process, and every test
-    server, reads 4 MB instead. The file's name holds a digest of everything that makes it (the
-    digits, the seed, pen.py and preprocess.py), so a changed redraw is never read stale."""
+    server, reads 4 MB instead."""
     images = mnist().val_images
-    digest = hashlib.sha256(images.numpy().tobytes() + str(DRAWN_SEED).encode())
-    for module in (pen, preprocess):
-        digest.update(Path(module.__file__).read_bytes())
-    path = resolve_data_root() / "MNIST" / f"pen-drawn-validation-{digest.hexdigest()[:16]}.npy"
-    try:
-        kept = np.load(path)
-        if kept.shape == images.shape and kept.dtype == np.uint8:
-            return torch.from_numpy(kept)
-    except (OSError, ValueError, EOFError):
-        pass  # not made yet, unreadable or cut short: make it again
-    drawn = pen.redraw(images, seed=DRAWN_SEED)
-    partial = path.with_name(f"{path.name}.{secrets.token_hex(4)}.partial")
-    try:  # written whole under another name, then renamed: a reader never sees half a file
-        with open(partial, "wb") as file:
-            np.save(file, drawn.numpy(), allow_pickle=False)
-        os.replace(partial, path)
-    except OSError:  # a read-only or full data folder: made again by the next process
-        partial.unlink(missing_ok=True)
-    return drawn
+    made_from = digest(images.numpy().tobytes(), str(DRAWN_SEED).encode(), *_code_of(pen.redraw, preprocess.to_mnist))
+    return torch.from_numpy(kept_beside_mnist("pen-drawn-validation", made_from,
+                                              lambda: pen.redraw(images, seed=DRAWN_SEED).numpy(),
+                                              tuple(images.shape), np.uint8))
 
 
 @functools.lru_cache(maxsize=len(SPECS))
 def shipped_drawn_logits(architecture: str, file_version: int) -> torch.Tensor:
     """The shipped network's logits on drawn_validation(), once per process (and weights file
-    version). One reading each, before and after alike: the check compares, and three readings
-    of 5,000 more digits would add seconds to every run."""
-    return predict_logits(load_model(architecture), drawn_validation(), one_reading=True)
+    version), kept beside MNIST. One reading each, before and after alike: the check compares,
+    and three readings of 5,000 more digits would add seconds to every run."""
+    return _kept_shipped_logits(architecture, drawn_validation(), "pen-drawn-validation", one_reading=True)
 
 
 def per_digit_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,

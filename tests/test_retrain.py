@@ -25,8 +25,9 @@ import mnist_core
 from mnist_core import retrain as rt
 from mnist_core import user_samples as us
 from mnist_core.data import to_float
+from mnist_core.evaluate import predict_logits
 from mnist_core.models import one_view
-from mnist_core.weights import WEIGHTS_DIR, read_metadata
+from mnist_core.weights import WEIGHTS_DIR, read_metadata, save_weights
 from conftest import open_page, serve_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -598,8 +599,6 @@ def curves_during_and_after_a_run(page) -> None:
 def test_a_model_file_that_does_not_fit_its_network_gets_a_clear_message(client: Client, tmp_path: Path,
                                                                             server_data: tuple[Path, str, str]) -> None:
     """E.g. a convnet-bn retrained before the network was widened: listed, but it cannot be read."""
-    from mnist_core.weights import save_weights
-
     path = server_data[0] / "models" / "convnet-bn-0000-abcd.safetensors"
     save_weights(mnist_core.build_model("lenet5"), path, {"id": "convnet-bn-0000-abcd", "base_model": "convnet-bn"})
     try:
@@ -636,12 +635,20 @@ def test_a_fine_tune_learns_from_some_digits_drawn_as_pen_strokes() -> None:
     assert torch.equal(rt.with_pen_drawn(small, seed=0).train_images, drawn.train_images)  # seeded
 
 
-def test_the_pen_drawn_validation_digits_are_made_once_and_kept_beside_mnist(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def few_validation_digits_and_an_empty_data_folder(count: int, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> rt.MnistData:
+    """MNIST (returned whole) as retrain sees it with only `count` validation digits, and
+    tmp_path as the data folder, where arrays are kept beside MNIST."""
     data = rt.mnist()
-    monkeypatch.setattr(rt, "mnist", lambda: dataclasses.replace(data, val_images=data.val_images[:12]))
+    monkeypatch.setattr(rt, "mnist", lambda: dataclasses.replace(data, val_images=data.val_images[:count]))
     monkeypatch.setenv("MNIST_ROOT", str(tmp_path))
     (tmp_path / "MNIST").mkdir()
+    return data
+
+
+def test_the_pen_drawn_validation_digits_are_made_once_and_kept_beside_mnist(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = few_validation_digits_and_an_empty_data_folder(12, tmp_path, monkeypatch)
     made = []
     monkeypatch.setattr(rt.pen, "redraw", lambda images, seed: made.append(seed) or images.flip(2))
     make = rt.drawn_validation.__wrapped__  # without the per-process cache
@@ -654,3 +661,27 @@ def test_the_pen_drawn_validation_digits_are_made_once_and_kept_beside_mnist(
     assert torch.equal(make(), drawn) and len(made) == 2 and kept.stat().st_size > 100
     monkeypatch.setenv("MNIST_ROOT", str(tmp_path / "nowhere"))  # a folder it cannot write: made each time
     assert torch.equal(make(), drawn) and len(made) == 3
+
+
+def test_the_shipped_networks_answers_and_the_fine_tunes_pen_drawn_digits_are_kept_beside_mnist(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = few_validation_digits_and_an_empty_data_folder(20, tmp_path, monkeypatch)
+    read = []
+    monkeypatch.setattr(rt, "predict_logits", lambda model, images, **kw: read.append(len(images)) or predict_logits(model, images, **kw))
+    logits = rt.shipped_val_logits.__wrapped__("lenet5", 0)
+    assert logits.shape == (20, 10) and read == [20]
+    assert torch.allclose(logits, predict_logits(mnist_core.load_model("lenet5"), data.val_images[:20]))
+    assert torch.equal(rt.shipped_val_logits.__wrapped__("lenet5", 0), logits) and read == [20]  # read back from disk
+    other = tmp_path / "other.pt"  # other weights for the same network: read again, not taken from the file
+    save_weights(mnist_core.build_model("lenet5", seed=1), other, {})
+    monkeypatch.setattr(rt, "weights_path", lambda architecture: other)
+    monkeypatch.setattr(rt, "load_model", lambda architecture: mnist_core.build_model("lenet5", seed=1).eval())
+    assert not torch.allclose(rt.shipped_val_logits.__wrapped__("lenet5", 1), logits) and read == [20, 20]
+
+    small = dataclasses.replace(data, train_images=data.train_images[:40], train_labels=data.train_labels[:40])
+    redrawn = []
+    monkeypatch.setattr(rt.pen, "redraw", lambda images, seed: redrawn.append(seed) or images.flip(2))
+    drawn = rt.with_pen_drawn(small, seed=3)
+    assert torch.equal(rt.with_pen_drawn(small, seed=3).train_images, drawn.train_images) and redrawn == [3003]
+    rt.with_pen_drawn(small, seed=4)  # another seed: other digits, drawn otherwise
+    assert redrawn == [3003, 3004]
