@@ -11,8 +11,10 @@ the main thread keeps predicting one drawing after another as the Draw tab does
 (decode a PNG, mnist_core.to_mnist, forward through the app's default network). The
 target: >= 99.0% MNIST test accuracy within 60 s on 2 CPU cores. Nothing is saved: the
 user data folder is a fresh temporary one, so no user drawings are mixed in. With --runs 2,
-the same run again in the same process: what a server's later runs take (the shipped network's
-validation answers, which every run compares with, are then known).
+the same run again in the same process: what a server's later runs take (MNIST is then in
+memory). What runs compare with (the shipped network's answers) and the fine-tune's pen-drawn
+digits are kept on disk by any run before (mnist_core.data.kept_beside_mnist): delete
+<MNIST_ROOT>/MNIST/*.npy to time a first run ever.
 """
 
 from __future__ import annotations
