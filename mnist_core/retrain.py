@@ -696,13 +696,16 @@ def with_pen_drawn(data: MnistData, seed: int) -> MnistData:
     kept beside MNIST: the next run with the same seed reads them (5 s of redrawing on one slow core)."""
     count = min(round(PEN_SHARE * len(data.train_images)), MAX_PEN_REDRAWN)
     index = torch.randperm(len(data.train_images), generator=torch.Generator().manual_seed(2000 + seed))[:count]
-    chosen = data.train_images[index]
-    made_from = digest(chosen.numpy().tobytes(), str(3000 + seed).encode(), *_code_of(pen.redraw, preprocess.to_mnist))
-    drawn = kept_beside_mnist("pen-drawn-training", made_from, lambda: pen.redraw(chosen, seed=3000 + seed).numpy(),
-                              tuple(chosen.shape), np.uint8)
     images = data.train_images.clone()
-    images[index] = torch.from_numpy(drawn)
+    images[index] = _kept_pen_drawn("pen-drawn-training", data.train_images[index], seed=3000 + seed)
     return dataclasses.replace(data, train_images=images)
+
+
+def _kept_pen_drawn(name: str, images: torch.Tensor, seed: int) -> torch.Tensor:
+    """pen.redraw(images, seed), kept beside MNIST: the digits, the seed and the code name the file."""
+    made_from = digest(images.numpy().tobytes(), str(seed).encode(), *_code_of(pen.redraw, preprocess.to_mnist))
+    return torch.from_numpy(kept_beside_mnist(name, made_from, lambda: pen.redraw(images, seed=seed).numpy(),
+                                              tuple(images.shape), np.uint8))
 
 
 def _code_of(*functions: Any) -> list[bytes]:
@@ -736,11 +739,7 @@ def drawn_validation() -> torch.Tensor:
     Made once (14 s on 2 slow cores, on the first run's thread, after its training) and kept
     beside MNIST, where the data folder can be written: the next process, and every test
     server, reads 4 MB instead."""
-    images = mnist().val_images
-    made_from = digest(images.numpy().tobytes(), str(DRAWN_SEED).encode(), *_code_of(pen.redraw, preprocess.to_mnist))
-    return torch.from_numpy(kept_beside_mnist("pen-drawn-validation", made_from,
-                                              lambda: pen.redraw(images, seed=DRAWN_SEED).numpy(),
-                                              tuple(images.shape), np.uint8))
+    return _kept_pen_drawn("pen-drawn-validation", mnist().val_images, seed=DRAWN_SEED)
 
 
 @functools.lru_cache(maxsize=len(SPECS))
