@@ -17,7 +17,7 @@ user_samples.is_held_out), so that a run is the same each time.
 
 --split test (the default, the report) holds out the second half as above. --split val, for
 tuning (USER_SHARE, REPLAY, REMEMBER and the short preset in mnist_core/retrain.py, or the
---user-share/--replay/--remember/--lr/--epochs overrides here), holds out the first half's rows
+--user-share/--replay/--remember/--lr/--epochs/--optimizer overrides here), holds out the first half's rows
 that were not kept as corrections instead: the style's other 1s there, and the first half's
 other 1s and its 7s. The corrections are the same either way, so tuning on val never looks at
 the second half, and the test split stays a fair report of the chosen settings.
@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--replay", type=float, help=f"MNIST digits of the confused class per correction (default {rt.REPLAY})")
     parser.add_argument("--lr", type=float, help="the peak learning rate (default: the preset's)")
     parser.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
+    parser.add_argument("--optimizer", choices=rt.OPTIMIZERS, help="the optimizer (default: the preset's)")
     parser.add_argument("--split", choices=("val", "test"), default="test",
                         help="held out: the first half's rows that are not corrections (val, for tuning) "
                              "or the second half (test, the report; default)")
@@ -140,6 +141,8 @@ def main() -> None:
         settings = dataclasses.replace(settings, lr=args.lr)
     if args.epochs is not None:
         settings = dataclasses.replace(settings, epochs=args.epochs)
+    if args.optimizer is not None:
+        settings = dataclasses.replace(settings, optimizer=args.optimizer)
     run = [u for u in rt.retrain(settings) if isinstance(u, rt.Run)][-1]
     after = answers(run.model, x)
     data = rt.mnist()
@@ -152,7 +155,7 @@ def main() -> None:
     print(f"short retrain of {settings.architecture}: {run.fit.epochs:.2f} epochs in {run.seconds:.0f} s "
           f"(training {run.fit.elapsed_s:.0f} s), {run.user.trained} corrections trained on "
           f"({run.user.held_out} kept out), each counted {run.user.weight}x, "
-          f"remember {settings.remember}, replay {rt.REPLAY}, user share {rt.USER_SHARE}, lr {settings.lr:g}")
+          f"remember {settings.remember}, replay {rt.REPLAY}, user share {rt.USER_SHARE}, {settings.optimizer} lr {settings.lr:g}")
     print("| | before | after |\n| --- | ---: | ---: |")
     print(f"| held-out {digit}s of the style (read as {digit}) | {share(before, held_style, digit)} | "
           f"{share(after, held_style, digit)} |")

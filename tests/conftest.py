@@ -32,6 +32,7 @@ BROWSER_TIMEOUT_MS = 120_000
 # three views each, and 5,000 pen-drawn ones (the first run of a server may redraw them too).
 # With the largest network that took 48 s on an idle 2-core machine here, over 90 s in CI.
 RUN_READ_TIMEOUT_MS = 300_000
+SERVER_LOGS: dict[str, Path] = {}  # each server's URL -> its app.log, shown when a browser test on it fails
 
 
 def free_port() -> int:
@@ -51,6 +52,7 @@ def start_app(data_dir: Path, log_dir: Path, port: int | None = None) -> tuple[s
     with open(log_path, "ab") as log:
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
+    SERVER_LOGS[url] = log_path
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         if process.poll() is not None:
@@ -106,6 +108,9 @@ def open_page(browser, url: str, **context_options):
     context.set_default_timeout(BROWSER_TIMEOUT_MS)
     context.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
     page = context.new_page()
+    page.console_lines = []  # the browser's console and uncaught errors, shown if the test fails
+    page.on("console", lambda message: page.console_lines.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: page.console_lines.append(f"uncaught: {error}"))
     page.goto(url)
     expect(page.locator("#sketchpad[data-ready]")).to_be_visible()  # its script listens for strokes
     return page
@@ -126,3 +131,24 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """When a browser test fails, its report also shows what a person would have seen and what the
+    server said: the page's messages (toasts), its console, and the end of its server's log.
+    A rare failure in CI is then explained by its one run."""
+    report = yield
+    page = getattr(item, "funcargs", {}).get("page")
+    if report.when == "call" and report.failed and page is not None and not page.is_closed():
+        try:
+            toasts = page.locator(".toast-body").all_inner_texts()
+        except Exception as error:  # the page may be what broke
+            toasts = [f"(could not read: {error})"]
+        report.sections.append(("the page's messages", "\n".join(toasts) or "(none)"))
+        report.sections.append(("the browser's console", "\n".join(getattr(page, "console_lines", [])[-40:]) or "(none)"))
+        for url, log in SERVER_LOGS.items():
+            if page.url.startswith(url) and log.exists():
+                tail = log.read_text(errors="replace").splitlines()[-60:]
+                report.sections.append((f"the server's log ({log})", "\n".join(tail)))
+    return report

@@ -379,8 +379,14 @@ def answer_update(answer: str, model_id: str, photo: bool) -> dict:
     """The canvas's props for an answer from Python: `answer` (shown by its script) with a new
     `answer_id` (the script shows an answer when this changes: the same answer as last time can
     be new to the page, which may show one of read_drawing's since), the network it reads with
-    from now on, and whether a photo is read (the script then clears the canvas)."""
-    return gr.update(answer=answer, answer_id=next(_answer_numbers), model_id=model_id, photo="photo" if photo else "")
+    from now on, and whether a photo is read (the script then clears the canvas).
+
+    `answer_id` comes last: Gradio's page sets an update's props one at a time, in order, and the
+    script may react to `answer_id` before the next is set. Before it was last, a photo uploaded
+    after a drawing was, now and then, taken for the drawing (`photo` not yet set: the drawing was
+    read again, and its answer stayed on show) and a network just chosen was not yet the one the
+    drawing was read with."""
+    return gr.update(photo="photo" if photo else "", model_id=model_id, answer=answer, answer_id=next(_answer_numbers))
 
 
 def show(image: str | None, model_id: str, ws: Workspace | None,
@@ -598,7 +604,10 @@ def draw_tab() -> DrawTab:
     view = inside_view()
     view_outputs = [view.layers, view.why, view.card, view.conv, view.channel, view.filters]
 
-    quiet = dict(show_progress="hidden", api_visibility="private")
+    # "always_last" everywhere: an event that comes while the last of its kind is still running runs
+    # after it, with the page's image and network as they are then (Gradio's default, "once",
+    # drops it: the view inside the network stayed on the network chosen before the last one).
+    quiet = dict(show_progress="hidden", api_visibility="private", trigger_mode="always_last")
     # While the user draws (up to 10 times a second) and when a stroke ends, the canvas's script
     # asks read_drawing for the answer. After a stroke, Undo or Clear it sets its value to the
     # drawing (a PNG data URL) and fires stroke_end: the rest of the tab follows, off the queue.
@@ -612,8 +621,8 @@ def draw_tab() -> DrawTab:
             filters_of, [model, view.conv, view.channel], [view.channel, view.filters], **options, **quiet)
 
     follow(sketch.stroke_end(read_canvas, [sketch, model, current], [label, seen, current, sketch, upload, model, gone],
-                             queue=False, trigger_mode="always_last", **quiet),
-           queue=False, trigger_mode="always_last")
+                             queue=False, **quiet),
+           queue=False)
     shown = [label, sketch, seen, current, model]
     follow(model.change(show_model, [current, model, gone], [*shown, gone], **quiet))
     follow(upload.upload(show_photo, [upload, model], [*shown, upload], preprocess=False, **quiet))
