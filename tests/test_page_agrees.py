@@ -295,11 +295,15 @@ def test_the_drawing_counts_follow_every_keep_and_delete(page: Page) -> None:
     page.get_by_role("button", name="Delete the selected drawing").click()  # nothing selected: a warning
     expect(page.get_by_text("Select a drawing first")).to_be_visible()
     no_error_badge(page)
-    page.locator("#samples .thumbnail-item").first.click()
+    thumbnails = page.locator("#samples .thumbnail-item")
+    thumbnails.nth(1).click()  # the 3, and at once the 5: the last click is the one selected
+    thumbnails.first.click()
     expect(page.locator("#selected-sample")).to_contain_text("Selected: drawing 1 of the gallery, a 5")  # newest first
     page.get_by_role("button", name="Delete the selected drawing").click()
     expect(page.get_by_text(f"Include your corrected drawings ({before + 1})")).to_be_visible()
     expect(page.locator("#samples-note")).to_contain_text(f"{before + 1} drawing(s) kept")
+    thumbnails.first.click()  # the 5 is the one deleted
+    expect(page.locator("#selected-sample")).to_contain_text("Selected: drawing 1 of the gallery, a 3")
 
 
 def start_a_long_run(page: Page) -> None:
