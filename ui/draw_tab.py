@@ -608,7 +608,8 @@ def draw_tab() -> DrawTab:
     # after it, with the page's image and network as they are then (Gradio's default, "once",
     # drops it: the view inside the network stayed on the network chosen before the last one).
     # A click on a feature map carries its own data (which map), which "always_last" would replace
-    # by the last click's: every click runs ("multiple"), in turn (on the queue), the last one last.
+    # by the first click's: every click runs ("multiple"), one at a time on the queue (the app lets
+    # two events of a kind run at once, and the first could end last), so the last click shows last.
     quiet = dict(show_progress="hidden", api_visibility="private", trigger_mode="always_last")
     # While the user draws (up to 10 times a second) and when a stroke ends, the canvas's script
     # asks read_drawing for the answer. After a stroke, Undo or Clear it sets its value to the
@@ -635,7 +636,8 @@ def draw_tab() -> DrawTab:
         filters_of, [model, view.conv, view.channel], [view.channel, view.filters], queue=False, **quiet)
     gr.on([view.conv.input, view.channel.release], filters_of, [model, view.conv, view.channel],
           [view.channel, view.filters], queue=False, **quiet)
-    view.layers.click(map_picked, model, [view.conv, view.channel, view.filters], **{**quiet, "trigger_mode": "multiple"})
+    view.layers.click(map_picked, model, [view.conv, view.channel, view.filters], concurrency_limit=1,
+                      **{**quiet, "trigger_mode": "multiple"})
     # The public API ("Use via API"), on hidden components: /predict reads an image as one digit,
     # /read_number reads every digit in it. An unknown model id is refused there, never replaced.
     api_image = gr.Image(type="filepath", visible=False, label="Photo or scan")

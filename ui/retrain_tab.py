@@ -582,10 +582,12 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
 
     sample_outputs = [samples, sample_ids, samples_note, selected_sample, selected_note]
     gr.on([samples_box.expand, digit_filter.change], _samples_update, digit_filter, sample_outputs, **private)
-    # Every click is answered, in turn (on the queue), with its own drawing: Gradio's default drops a
-    # click that comes while the last is answered, and "always_last" would answer it with the last
-    # click's drawing; either way the gallery would mark one drawing while Delete removed another.
-    samples.select(select_sample, sample_ids, [selected_sample, selected_note], trigger_mode="multiple", **private)
+    # Every click is answered with its own drawing, one at a time on the queue, so the last click
+    # is answered last: Gradio's default drops a click that comes while the last is answered, and
+    # "always_last" would answer it with the first click's drawing; either way the gallery would
+    # mark one drawing while Delete removed another.
+    samples.select(select_sample, sample_ids, [selected_sample, selected_note], trigger_mode="multiple",
+                   concurrency_limit=1, **private)
     # Every count follows every keep and delete: the checkbox's "(N)" and the gallery's note.
     delete_sample_button.click(delete_sample, [selected_sample, digit_filter], sample_outputs, **private).then(
         samples_label, None, use_samples, **private)
