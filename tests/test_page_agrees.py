@@ -131,6 +131,11 @@ def test_a_warning_leaves_the_digit_buttons_usable(page: Page) -> None:
     expect(page.locator("#correction-note")).to_contain_text("Kept as a 7")
 
 
+def choose(page: Page, network: str) -> None:
+    page.locator("#model input").click()
+    page.get_by_role("option", name=re.compile(network)).click()
+
+
 def test_a_photo_and_the_drawing_are_never_read_at_once(page: Page, tmp_path: Path) -> None:
     draw(page, ONE)
     shows_everywhere(page, "1", photo=False)
@@ -139,8 +144,7 @@ def test_a_photo_and_the_drawing_are_never_read_at_once(page: Page, tmp_path: Pa
     shows_everywhere(page, "0", photo=True)
     assert canvas_is_blank(page)
 
-    page.locator("#model input").click()  # another network reads the same photo
-    page.get_by_role("option", name=re.compile("LeNet-5")).click()
+    choose(page, "LeNet-5")  # another network reads the same photo
     shows_everywhere(page, "0", photo=True)
 
     draw(page, ONE)  # drawing replaces the photo
@@ -150,18 +154,12 @@ def test_a_photo_and_the_drawing_are_never_read_at_once(page: Page, tmp_path: Pa
     shows_everywhere(page, "0", photo=True)
     page.locator(".sketch-tools .clear").click()  # Clear with a photo on show: nothing is read
     shows_nothing(page)
-    page.locator("#model input").click()
-    page.get_by_role("option", name=re.compile("CNN 16-32")).click()
+    choose(page, "CNN 16-32")
     expect(page.locator("#model input")).to_have_value(re.compile("CNN 16-32"))
     shows_nothing(page)
 
     draw(page, ZERO)
     shows_everywhere(page, "0", photo=False)
-
-
-def choose(page: Page, network: str) -> None:
-    page.locator("#model input").click()
-    page.get_by_role("option", name=re.compile(network)).click()
 
 
 def test_networks_chosen_in_quick_succession_every_panel_follows_the_last(page: Page) -> None:

@@ -607,9 +607,6 @@ def draw_tab() -> DrawTab:
     # "always_last" everywhere: an event that comes while the last of its kind is still running runs
     # after it, with the page's image and network as they are then (Gradio's default, "once",
     # drops it: the view inside the network stayed on the network chosen before the last one).
-    # A click on a feature map carries its own data (which map), which "always_last" would replace
-    # by the first click's: every click runs ("multiple"), one at a time on the queue (the app lets
-    # two events of a kind run at once, and the first could end last), so the last click shows last.
     quiet = dict(show_progress="hidden", api_visibility="private", trigger_mode="always_last")
     # While the user draws (up to 10 times a second) and when a stroke ends, the canvas's script
     # asks read_drawing for the answer. After a stroke, Undo or Clear it sets its value to the
@@ -636,8 +633,11 @@ def draw_tab() -> DrawTab:
         filters_of, [model, view.conv, view.channel], [view.channel, view.filters], queue=False, **quiet)
     gr.on([view.conv.input, view.channel.release], filters_of, [model, view.conv, view.channel],
           [view.channel, view.filters], queue=False, **quiet)
+    # A click on a feature map carries its own data (which map), which "always_last" would replace
+    # by the first click's: every click runs ("multiple"), one at a time on the queue (the app lets
+    # two events of a kind run at once, and the first could end last), so the last click shows last.
     view.layers.click(map_picked, model, [view.conv, view.channel, view.filters], concurrency_limit=1,
-                      **{**quiet, "trigger_mode": "multiple"})
+                      **dict(quiet, trigger_mode="multiple"))
     # The public API ("Use via API"), on hidden components: /predict reads an image as one digit,
     # /read_number reads every digit in it. An unknown model id is refused there, never replaced.
     api_image = gr.Image(type="filepath", visible=False, label="Photo or scan")
