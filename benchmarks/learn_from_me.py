@@ -17,7 +17,7 @@ user_samples.is_held_out), so that a run is the same each time.
 
 --split test (the default, the report) holds out the second half as above. --split val, for
 tuning (USER_SHARE, REPLAY, REMEMBER and the short preset in mnist_core/retrain.py, or the
---user-share/--replay/--remember/--lr/--epochs/--optimizer overrides here), holds out the first half's rows
+--user-share/--replay/--remember/--lr/--epochs/--optimizer/--block-lr overrides here), holds out the first half's rows
 that were not kept as corrections instead: the style's other 1s there, and the first half's
 other 1s and its 7s. The corrections are the same either way, so tuning on val never looks at
 the second half, and the test split stays a fair report of the chosen settings.
@@ -95,6 +95,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, help="the peak learning rate (default: the preset's)")
     parser.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
     parser.add_argument("--optimizer", choices=rt.OPTIMIZERS, help="the optimizer (default: the preset's)")
+    parser.add_argument("--block-lr", type=lambda text: tuple(float(x) for x in text.split(",")), metavar="A,B,C",
+                        help="each block's share of the peak learning rate, from the input up (Recipe.block_lr_scales; "
+                             "e.g. 0.1,0.3,1; default: the preset's, one rate for all)")
     parser.add_argument("--split", choices=("val", "test"), default="test",
                         help="held out: the first half's rows that are not corrections (val, for tuning) "
                              "or the second half (test, the report; default)")
@@ -143,6 +146,8 @@ def main() -> None:
         settings = dataclasses.replace(settings, epochs=args.epochs)
     if args.optimizer is not None:
         settings = dataclasses.replace(settings, optimizer=args.optimizer)
+    if args.block_lr is not None:
+        settings = dataclasses.replace(settings, block_lr_scales=args.block_lr)
     run = [u for u in rt.retrain(settings) if isinstance(u, rt.Run)][-1]
     after = answers(run.model, x)
     data = rt.mnist()
@@ -155,7 +160,8 @@ def main() -> None:
     print(f"short retrain of {settings.architecture}: {run.fit.epochs:.2f} epochs in {run.seconds:.0f} s "
           f"(training {run.fit.elapsed_s:.0f} s), {run.user.trained} corrections trained on "
           f"({run.user.held_out} kept out), each counted {run.user.weight}x, "
-          f"remember {settings.remember}, replay {rt.REPLAY}, user share {rt.USER_SHARE}, {settings.optimizer} lr {settings.lr:g}")
+          f"remember {settings.remember}, replay {rt.REPLAY}, user share {rt.USER_SHARE}, {settings.optimizer} lr {settings.lr:g}"
+          + (f" (blocks x{', x'.join(f'{x:g}' for x in settings.block_lr_scales)})" if settings.block_lr_scales else ""))
     print("| | before | after |\n| --- | ---: | ---: |")
     print(f"| held-out {digit}s of the style (read as {digit}) | {share(before, held_style, digit)} | "
           f"{share(after, held_style, digit)} |")

@@ -39,6 +39,10 @@ class Recipe:
     styled_digits: int = 0  # digits in the styles MNIST lacks (mnist_core.styles) added to the training set
     label_smoothing: float = 0.0  # cross-entropy's target: 1 - this on the digit, the rest spread evenly
     seed: int = 0  # the seed the shipped weights were trained with (python -m mnist_core.train's default)
+    # A fine-tune's learning rate per block of the network (its blocks(), from the input up), as a
+    # fraction of lr: the features every digit shares move least (see train.make_optimizer).
+    # Empty: one learning rate for every parameter.
+    block_lr_scales: tuple[float, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -200,6 +204,12 @@ class ConvNetBN(nn.Module):
             return self.logits(x)
         views = torch.cat([x, rotated(x, self.TEST_TIME_ROTATION), rotated(x, -self.TEST_TIME_ROTATION)])
         return self.logits(views).unflatten(0, (3, len(x))).mean(dim=0)
+
+    def blocks(self) -> list[nn.Module]:
+        """Its parameters in three blocks, from the input up: the two 48-channel convs, the two
+        96-channel convs, the last conv with the classifier (for Recipe.block_lr_scales)."""
+        f = self.features
+        return [nn.ModuleList(f[1:3]), nn.ModuleList(f[4:6]), nn.ModuleList([f[7], self.classifier])]
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """The logits for x as it is: one reading, no test-time views."""

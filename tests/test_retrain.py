@@ -103,6 +103,13 @@ def test_missing_settings_take_the_short_preset() -> None:
     assert rt.make_settings("convnet-bn", 1, train_size=0).train_size is None  # 0: all 55,000
 
 
+def test_block_learning_rates_are_for_a_fine_tune_only() -> None:
+    fine_tune = dataclasses.replace(rt.preset("convnet-bn"), start="shipped", block_lr_scales=(0.1, 0.3, 1.0))
+
+    assert fine_tune.recipe().block_lr_scales == (0.1, 0.3, 1.0)
+    assert dataclasses.replace(fine_tune, start="scratch").recipe().block_lr_scales == ()  # every layer learns
+
+
 # --- User drawings ---------------------------------------------------------------
 
 

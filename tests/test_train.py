@@ -11,7 +11,7 @@ import torch
 from mnist_core.data import MnistData, augment, load_mnist, to_float
 from mnist_core.models import SPECS, build_model
 from mnist_core.registry import load_model
-from mnist_core.train import Progress, fit
+from mnist_core.train import Progress, fit, param_groups
 from mnist_core.weights import read_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +73,31 @@ def test_extra_samples_are_mixed_in(small_data: MnistData) -> None:
     result = fit(build_model("mlp-3x64"), dataclasses.replace(QUICK, epochs=1, batch_size=100), small_data,
                  extra_images=extra, extra_labels=small_data.val_labels[:5], extra_weight=20)
     assert result.steps == 31  # (3000 + 5 * 20) / 100
+
+
+def test_each_block_of_a_fine_tune_learns_at_its_own_rate(small_data: MnistData) -> None:
+    recipe = dataclasses.replace(SPECS["convnet-bn"].recipe, epochs=1, batch_size=100, augment=False,
+                                 block_lr_scales=(0.0, 0.3, 1.0))
+    model = build_model("convnet-bn", seed=0)
+    groups = param_groups(model, recipe)
+    assert [g["lr"] for g in groups] == [0.0, 0.3 * recipe.lr, recipe.lr]
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    first, second, last = ([p.detach().clone() for p in block.parameters()] for block in model.blocks())
+
+    fit(model, recipe, dataclasses.replace(small_data, train_images=small_data.train_images[:1000],
+                                           train_labels=small_data.train_labels[:1000]))  # 10 steps
+
+    moved = [[not torch.equal(a, b) for a, b in zip(before, block.parameters())]
+             for before, block in zip((first, second, last), model.blocks())]
+    assert not any(moved[0]), "a block at rate 0 stays as it was"
+    assert all(moved[1]) and all(moved[2])
+
+
+def test_block_learning_rates_need_a_network_with_that_many_blocks() -> None:
+    with pytest.raises(ValueError, match="LeNet5 has 0 blocks, not the 3"):
+        param_groups(build_model("lenet5"), dataclasses.replace(QUICK, block_lr_scales=(0.1, 0.3, 1.0)))
+    with pytest.raises(ValueError, match="ConvNetBN has 3 blocks, not the 2"):
+        param_groups(build_model("convnet-bn"), dataclasses.replace(QUICK, block_lr_scales=(0.1, 1.0)))
 
 
 def test_augment_keeps_digits_recognisable() -> None:
