@@ -119,8 +119,9 @@ SHORT_PRESETS: dict[str, dict[str, Any]] = {
     # 93.5%, 77.8%, 87.5% (86.3%), at most 0.9 down. On seed 0, peak 3e-3 (remember 1.0) and
     # remember 2 (2e-3) taught less: 90.9% and 88.0%. Which 20 corrections moves the style by up to
     # 15 points; 0.5 points between two settings is within the noise, 2.7 less so.
-    # Layer-wise rates (block_lr_scales 0.1, 0.3, 1) were tried under two rules and not kept: over 8
-    # val runs one flagged against three, but the style 92.3% against 93.7% (README, "Layer-wise").
+    # Layer-wise rates (block_lr_scales 0.1, 0.3, 1), alone and with remember 0.25, were tried under
+    # three rules and not kept: over 8 val runs one flagged against three, but the style 92.3%
+    # against 93.7% (README, "Layer-wise learning rates").
     "convnet-bn": dict(train_size=6000, lr=2e-3, remember=0.5),
     "lenet5": dict(epochs=2),
 }
