@@ -40,7 +40,7 @@ class Recipe:
     label_smoothing: float = 0.0  # cross-entropy's target: 1 - this on the digit, the rest spread evenly
     seed: int = 0  # the seed the shipped weights were trained with (python -m mnist_core.train's default)
     # A fine-tune's learning rate per block of the network (its blocks(), from the input up), as a
-    # fraction of lr: the features every digit shares move least (see train.make_optimizer).
+    # fraction of lr: the features every digit shares move least (see train.param_groups).
     # Empty: one learning rate for every parameter.
     block_lr_scales: tuple[float, ...] = ()
 
