@@ -172,10 +172,27 @@ PRINT_FONT_DIRS = ["dejavu", "liberation", "urw-base35", "andika", "freefont"]
 NOT_LETTERS = ("StandardSymbolsPS", "D050000L")  # urw-base35's symbol and dingbat fonts: pictures, not letters
 
 
+# Handwriting-style fonts too, a script letter being what the print fonts lack (a d like a 0 with a
+# stem, a c like a 6): never those that benchmarks/real_style.py and benchmarks/not_a_digit.py
+# measure on (real_style.FONT_DIRS). Debian: fonts-breip fonts-sjfonts fonts-nanum-extra fonts-havana
+# fonts-tlwg-purisa-ttf fonts-kiloji fonts-dustin fonts-lobster fonts-leckerli-one fonts-rufscript
+# fonts-isabella fonts-tomsontalks (folder/file patterns under /usr/share/fonts/*/).
+SCRIPT_FONT_GLOBS = ["breip/*", "sjfonts/*", "nanum/NanumPen.ttf", "nanum/NanumBrush.ttf", "havana/*",
+                     "tlwg/Purisa*", "kiloji/*", "dustin/Domestic_Manners.ttf", "dustin/Junkyard.ttf", "lobster/*",
+                     "leckerli-one/*", "rufscript/*", "isabella/*", "tomsontalks/*"]
+
+
 @functools.cache
 def print_fonts() -> list[Path]:
     fonts = (p for folder in PRINT_FONT_DIRS for p in Path("/usr/share/fonts").glob(f"*/{folder}/*.[ot]tf"))
     return sorted(p for p in fonts if not p.stem.startswith(NOT_LETTERS))
+
+
+@functools.cache
+def script_fonts() -> list[Path]:
+    """The handwriting-style fonts of SCRIPT_FONT_GLOBS that are installed."""
+    fonts = {p for pattern in SCRIPT_FONT_GLOBS for p in Path("/usr/share/fonts").glob(f"*/{pattern}")}
+    return sorted(p for p in fonts if p.suffix in (".ttf", ".otf"))
 
 
 @functools.cache
@@ -217,9 +234,24 @@ def printed_digits(n: int, seed: int) -> torch.Tensor:
     return _printed([str(d) for d in range(10)], n, seed)
 
 
-def _printed(texts: list[str], n: int, seed: int) -> torch.Tensor:
+@functools.lru_cache(maxsize=2)
+def script_non_digits(n: int, seed: int) -> torch.Tensor:
+    """As printed_non_digits, in the handwriting-style fonts (script_fonts)."""
+    return _printed(PRINTED, n, seed, script_fonts())
+
+
+@functools.lru_cache(maxsize=2)
+def script_digits(n: int, seed: int) -> torch.Tensor:
+    """As printed_digits, in the handwriting-style fonts: a script letter's look is no sign of a letter either."""
+    return _printed([str(d) for d in range(10)], n, seed, script_fonts())
+
+
+def _printed(texts: list[str], n: int, seed: int, fonts: list[Path] | None = None) -> torch.Tensor:
+    """n of `texts` drawn in `fonts` (default: the print fonts), each pair of text and font that
+    draws it as likely as any other."""
     rng = np.random.default_rng(seed)
-    pairs = [(text, font) for text in texts for font in print_fonts() if has_glyph(font, text)]
+    fonts = print_fonts() if fonts is None else fonts
+    pairs = [(text, font) for text in texts for font in fonts if has_glyph(font, text)]
     images = []
     for _ in range(n if pairs else 0):
         text, font = pairs[rng.integers(len(pairs))]
