@@ -205,7 +205,8 @@ def has_glyph(font_path: Path, text: str) -> bool:
 
 
 def draw_printed(text: str, font_path: Path, rng: np.random.Generator) -> Image.Image:
-    """`text` in a print font, as big as a drawn digit, turned and sheared a little, black on white."""
+    """`text` in a font (print or handwriting-style), as big as a drawn digit, turned and sheared
+    a little, black on white."""
     size = int(rng.uniform(0.45, 0.8) * CANVAS)
     font = ImageFont.truetype(str(font_path), size)
     image = Image.new("L", (CANVAS, CANVAS), 255)
@@ -242,7 +243,7 @@ def script_non_digits(n: int, seed: int) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=2)
 def script_digits(n: int, seed: int) -> torch.Tensor:
-    """As printed_digits, in the handwriting-style fonts: a script letter's look is no sign of a letter either."""
+    """As printed_digits, in the handwriting-style fonts: a handwritten look is no sign of a letter either."""
     return _printed([str(d) for d in range(10)], n, seed, script_fonts())
 
 
