@@ -103,8 +103,9 @@ def load_detector() -> Detector | None:
     return Detector(model.eval(), float(metadata["threshold"]))
 
 
-def _data(data_root: str | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Training and validation images (uint8 [N, 28, 28]) with targets (1 = not a digit). The
+def _data(data_root: str | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, dict[str, int]]:
+    """Training and validation images (uint8 [N, 28, 28]) with targets (1 = not a digit), and how
+    many training digits of each kind there are (a font may lack a glyph: counted, not assumed). The
     held-out digits are those the networks' temperatures are fitted on (evaluate.calibration_set)."""
     mnist = load_mnist(data_root)
     styled, _ = synthesize(STYLED, TRAIN_SEED)
@@ -112,17 +113,17 @@ def _data(data_root: str | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     others = torch.cat([synthesize_non_digits(NON_DIGITS, TRAIN_SEED), printed_non_digits(PRINTED_NON_DIGITS, TRAIN_SEED),
                         script_non_digits(SCRIPT_NON_DIGITS, TRAIN_SEED), touching_digits(digits, TOUCHING, TRAIN_SEED)])
     cut = touching_digits_cut(digits, TOUCHING, TRAIN_SEED)
-    printed = torch.cat([printed_digits(PRINTED_DIGITS, TRAIN_SEED), script_digits(SCRIPT_DIGITS, TRAIN_SEED)])
-    train = torch.cat([mnist.train_images, styled, cut, printed, others])
-    train_target = torch.cat([torch.zeros(len(mnist.train_images) + len(styled) + len(cut) + len(printed)),
-                              torch.ones(len(others))])
+    printed, script = printed_digits(PRINTED_DIGITS, TRAIN_SEED), script_digits(SCRIPT_DIGITS, TRAIN_SEED)
+    counts = {"mnist_digits": len(mnist.train_images), "printed_digits": len(printed), "script_digits": len(script)}
+    train = torch.cat([mnist.train_images, styled, cut, printed, script, others])
+    train_target = torch.cat([torch.zeros(len(train) - len(others)), torch.ones(len(others))])
     val_digits, _ = calibration_set(data_root)
     val_others = torch.cat([synthesize_non_digits(VALIDATION_NON_DIGITS, VALIDATION_SEED),
                             printed_non_digits(VALIDATION_NON_DIGITS // 2, VALIDATION_SEED),
                             touching_digits(val_digits, VALIDATION_NON_DIGITS // 4, VALIDATION_SEED)])
     val = torch.cat([val_digits, val_others])
     val_target = torch.cat([torch.zeros(len(val_digits)), torch.ones(len(val_others))])
-    return train, train_target, val, val_target
+    return train, train_target, val, val_target, counts
 
 
 def choose_threshold(model: NotADigit, val: torch.Tensor, val_target: torch.Tensor) -> dict[str, float]:
@@ -135,6 +136,7 @@ def choose_threshold(model: NotADigit, val: torch.Tensor, val_target: torch.Tens
     digits, others = p[val_target == 0], p[val_target == 1]
     mnist, styled = digits[:-CALIBRATION_STYLED], digits[-CALIBRATION_STYLED:]  # as calibration_set orders them
     threshold = max(float(torch.quantile(d, 1 - MAX_REFUSED_DIGITS)) for d in (mnist, styled))
+
     def refused(images: torch.Tensor) -> float:
         return float((torch.sigmoid(predict_logits(model, images)) >= threshold).float().mean()) if len(images) else math.nan
 
@@ -157,11 +159,9 @@ def train_detector(epochs: int = 10, batch_size: int = 128, lr: float = 3e-3, se
     if not script_fonts():
         print("no handwriting-style font of symbols.SCRIPT_FONT_GLOBS installed: learning without them, "
               "not the shipped detector's data", flush=True)
-    printed_digit_count = PRINTED_DIGITS if print_fonts() else 0
-    script_digit_count = SCRIPT_DIGITS if script_fonts() else 0
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    train, target, val, val_target = _data(data_root)
+    train, target, val, val_target, counts = _data(data_root)
     # Digits outnumber the rest: weigh each class as a whole equally.
     pos_weight = torch.tensor((target == 0).sum().item() / max((target == 1).sum().item(), 1))
     model = NotADigit()
@@ -186,12 +186,9 @@ def train_detector(epochs: int = 10, batch_size: int = 128, lr: float = 3e-3, se
         **choose_threshold(model, val, val_target),
         "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "optimizer": "adamw",
                      "schedule": "onecycle", "non_digits": int(target.sum().item()), "styled_digits": STYLED,
-                     "touching_digits": TOUCHING, "printed_digits": printed_digit_count,
+                     "touching_digits": TOUCHING, **counts,
                      "print_fonts": [font.name for font in print_fonts()],
-                     "script_digits": script_digit_count,
-                     "script_fonts": [font.name for font in script_fonts()],
-                     "mnist_digits": int((target == 0).sum().item()) - STYLED - TOUCHING - printed_digit_count
-                     - script_digit_count},
+                     "script_fonts": [font.name for font in script_fonts()]},
         "train_seconds": round(time.perf_counter() - started, 1),
         "torch": torch.__version__,
     }
