@@ -169,6 +169,8 @@ def test_a_letter_is_not_a_digit_for_every_network(page: Page) -> None:
     rows = page.locator("#compare tbody tr")
     expect(rows.first).to_contain_text("Not a digit")
     expect(rows.filter(has_text="Not a digit")).to_have_count(rows.count())
+    # the confidence shown is the closest digit's: the cell says so, lest it read as how sure "not a digit" is
+    expect(rows.first.locator("td").nth(2)).to_contain_text("closest digit:")
 
 
 def test_a_number_of_several_digits_is_read_with_each_digit_boxed(page: Page) -> None:

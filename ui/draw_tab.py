@@ -463,9 +463,11 @@ def compare_all(image: str | None, request: gr.Request | None = None) -> str:
     digit = is_a_digit(x)  # one detector for every network
     for label, model_id in model_choices(ws, request):
         r = reading(x, model_id, ws, digit)
-        answer = (f"{say(NOT_A_DIGIT, request)} ({say('closest digit: {digit}', request, digit=r.digit)})"
-                  if r.not_a_digit else f"**{r.digit}**")
-        rows.append(f"| {label} | {answer} | {r.confidence:.1%} |")
+        if r.not_a_digit:  # the confidence is the closest digit's, not how sure "not a digit" is: say whose
+            closest = say("closest digit: {digit}", request, digit=r.digit)
+            rows.append(f"| {label} | {say(NOT_A_DIGIT, request)} | {closest}, {r.confidence:.1%} |")
+        else:
+            rows.append(f"| {label} | **{r.digit}** | {r.confidence:.1%} |")
     return "\n".join(rows)
 
 
