@@ -210,3 +210,23 @@ def test_the_card_says_what_the_network_is_and_how_it_does(networks: dict[str, n
     retrained = next(model_id for model_id in networks if model_id not in mnist_core.SPECS)
     card = card_markdown(networks[retrained], retrained, {"name": "mine", "retrained": True, "base_model": "lenet5"})
     assert "Not measured on handwriting that is not MNIST's" in card
+
+
+def test_a_click_that_reaches_the_server_after_a_later_one_does_not_replace_its_map(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two quick clicks on the feature maps can reach the server in either order (each is its own
+    request): the map shown is the later click's, whichever is answered last."""
+    import gradio as gr
+    from types import SimpleNamespace
+
+    from ui.draw_tab import map_picked
+
+    monkeypatch.setenv("SKETCHLAB_DATA_DIR", str(tmp_path / "user_data"))
+    request = SimpleNamespace(session_hash="one-page")
+    later = gr.EventData(None, {"conv": 1, "map": 17, "at": 2_000.0})
+    earlier = gr.EventData(None, {"conv": 1, "map": 0, "at": 1_000.0})
+    conv, channel, filters, shown_at = map_picked(mnist_core.DEFAULT_MODEL, 0.0, later, request)
+    assert "feature map 18's filter" in filters and shown_at == 2_000.0
+    assert map_picked(mnist_core.DEFAULT_MODEL, shown_at, earlier, request) == (gr.skip(),) * 4
+    _, _, filters, shown_at = map_picked(mnist_core.DEFAULT_MODEL, 0.0, earlier, request)  # in order: it shows
+    assert "feature map 1's filter" in filters and shown_at == 1_000.0

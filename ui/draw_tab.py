@@ -526,15 +526,17 @@ def filters_of(model_id: str, conv_index: Any, channel: Any, request: gr.Request
     return show_filters(get_model(reading_network(model_id, ws), ws), conv_index, channel, request)
 
 
-def map_picked(model_id: str, event: gr.EventData, request: gr.Request) -> tuple[Any, Any, str]:
+def map_picked(model_id: str, shown_at: float, event: gr.EventData, request: gr.Request) -> tuple[Any, Any, str, float]:
     """A click on a convolution's feature map (inside_view.PICK_MAP): that convolution and map
-    chosen, and the map's filter shown."""
+    chosen, and the map's filter shown, unless the map shown is from a later click (one that
+    reached the server first)."""
     picked = getattr(event, "_data", None) or {}
-    conv, map_index = picked.get("conv"), picked.get("map")
-    if not isinstance(conv, int) or not isinstance(map_index, int):
-        return gr.skip(), gr.skip(), gr.skip()
+    conv, map_index, at = picked.get("conv"), picked.get("map"), picked.get("at")
+    if (not isinstance(conv, int) or not isinstance(map_index, int) or not isinstance(at, (int, float))
+            or at <= (shown_at or 0.0)):
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
     channel, filters = filters_of(model_id, conv, map_index + 1, request)
-    return gr.Dropdown(value=conv), channel, filters
+    return gr.Dropdown(value=conv), channel, filters, float(at)
 
 
 SKETCHPAD_HTML = """
@@ -637,9 +639,10 @@ def draw_tab() -> DrawTab:
           [view.channel, view.filters], queue=False, **quiet)
     # A click on a feature map carries its own data (which map), which "always_last" would replace
     # by the first click's: every click runs ("multiple"), one at a time on the queue (the app lets
-    # two events of a kind run at once, and the first could end last), so the last click shows last.
-    view.layers.click(map_picked, model, [view.conv, view.channel, view.filters], concurrency_limit=1,
-                      **dict(quiet, trigger_mode="multiple"))
+    # two events of a kind run at once, and the first could end last), and one that reaches the
+    # server after a later click's is skipped (map_picked): the last click's map is the one shown.
+    view.layers.click(map_picked, [model, view.picked_at], [view.conv, view.channel, view.filters, view.picked_at],
+                      concurrency_limit=1, **dict(quiet, trigger_mode="multiple"))
     # The public API ("Use via API"), on hidden components: /predict reads an image as one digit,
     # /read_number reads every digit in it. An unknown model id is refused there, never replaced.
     api_image = gr.Image(type="filepath", visible=False, label="Photo or scan")

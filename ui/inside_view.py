@@ -257,9 +257,12 @@ class InsideView(NamedTuple):
     conv: gr.Dropdown
     channel: gr.Slider
     filters: gr.HTML
+    picked_at: gr.State  # when the click whose map is shown was made (PICK_MAP's `at`)
 
 
 # A click on a convolution's maps (layers_html) picks that map: its filter is shown (pick_map).
+# `at`, when it was clicked (a page's clock only goes forward): two quick clicks can reach the
+# server in either order, and only a later click may replace the map shown.
 PICK_MAP = """
 element.addEventListener("click", (event) => {
   const img = event.target.closest("img[data-conv]");
@@ -268,7 +271,7 @@ element.addEventListener("click", (event) => {
   const column = Math.floor((event.clientX - box.left) * img.naturalWidth / box.width / Number(d.tileW));
   const row = Math.floor((event.clientY - box.top) * img.naturalHeight / box.height / Number(d.tileH));
   const map = row * Number(d.columns) + column;
-  if (column < Number(d.columns) && map < Number(d.count)) trigger("click", {conv: Number(d.conv), map: map});
+  if (column < Number(d.columns) && map < Number(d.count)) trigger("click", {conv: Number(d.conv), map: map, at: performance.timeOrigin + performance.now()});
 });
 """
 
@@ -277,6 +280,7 @@ def inside_view() -> InsideView:
     """Declare the view (in an accordion below the comparison, closed at first: it is computed only
     while open); the Draw tab wires it."""
     opened = gr.State(False)
+    picked_at = gr.State(0.0)
     with gr.Accordion(t("Inside the network: every layer, and why this answer"), open=False, elem_id="inside-box") as box:
         with gr.Row():
             with gr.Column(scale=3):
@@ -290,7 +294,7 @@ def inside_view() -> InsideView:
                     filters = gr.HTML("", elem_id="filters")
                 card = gr.Markdown(elem_id="card")
     box.collapse(lambda: False, None, opened, queue=False, show_progress="hidden", api_visibility="private")
-    return InsideView(box, opened, layers, why, card, conv, channel, filters)
+    return InsideView(box, opened, layers, why, card, conv, channel, filters, picked_at)
 
 
 def show_inside(model: torch.nn.Module, model_id: str, info: dict, x: torch.Tensor | None,
