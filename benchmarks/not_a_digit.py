@@ -6,10 +6,15 @@ Non-digits, none of them trained on:
 - **letters and symbols in handwriting fonts**: a c d e f h k m n p r t u v w x y A C E F H K L M
   N P R T V W X Y + = × ÷ ± ≠ < > ≤ ≥ → √ ! ? [ ] # & @ % α β γ θ π φ μ Δ Σ ∞ in each of Debian's
   handwriting-style fonts that draws them (benchmarks/real_style.py's FONT_DIRS), on the canvas;
+- **letters and symbols written with a pen, Hershey fonts**: the same kinds, 8 times each in
+  each Hershey stroke font that writes them (benchmarks/hershey.py: a plain hand, a roman hand,
+  a joined-up school script, Greek, mathematical signs), drawn stroke by stroke with a round pen
+  on the canvas: what a person's pen makes, from glyphs no training draws from;
 - **pen-stroke symbols, held out**: mnist_core.symbols' kinds drawn with a seed no training uses
   (the same generator as the detector's negatives: an optimistic, in-distribution number).
 
-Digits (a refused digit counts as wrong): the sets of benchmarks/real_style.py.
+Digits (a refused digit counts as wrong): the sets of benchmarks/real_style.py; for the detector
+alone, also the digits of the three Latin Hershey fonts, 20 times each.
 
 Prints the share of each non-digit set answered "Not a digit" and of each digit set refused (one
 detector serves every network); the share of the font symbols that the Draw tab, which reads
@@ -38,6 +43,7 @@ from mnist_core.detector import load_detector  # noqa: E402
 from mnist_core.number import read_number  # noqa: E402
 from mnist_core.reading import FAIRLY_SURE, SURE  # noqa: E402
 from mnist_core.symbols import synthesize_non_digits  # noqa: E402
+import hershey  # noqa: E402
 from real_style import build_sets, draws, handwriting_fonts, in_font, seen  # noqa: E402
 
 SYMBOLS = list("acdefhkmnprtuvwxyACEFHKLMNPRTVWXY+=×÷±≠<>≤≥→√!?[]#&@%αβγθπφμΔΣ∞")
@@ -81,8 +87,14 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     symbols, which = font_symbols(rng)
-    non_digits = {"letters and symbols, handwriting fonts": seen(symbols),
-                  "pen-stroke symbols (held-out seed)": to_float(synthesize_non_digits(2000, HELD_OUT_SEED))}
+    non_digits = {"letters and symbols, handwriting fonts": seen(symbols)}
+    if hershey.installed():
+        written, written_which = hershey.written(SYMBOLS, 8, rng)
+        non_digits["letters and symbols written with a pen, Hershey fonts"] = seen(written)
+        hershey_digits = seen(hershey.written(list("0123456789"), 20, rng)[0])
+    else:
+        print(f"no Hershey fonts in {hershey.FONT_DIR} (apt-get install hershey-fonts-data): skipping them")
+    non_digits["pen-stroke symbols (held-out seed)"] = to_float(synthesize_non_digits(2000, HELD_OUT_SEED))
     digit_sets = build_sets(args.limit)  # MNIST test: all 10,000
 
     print("the detector is shared by every network: the share answered 'Not a digit'")
@@ -94,6 +106,14 @@ def main() -> None:
           + ", ".join(f"{w} {n}/{which.count(w)}" for w, n in passed.most_common(12)))
     print(f"  read as digits by the Draw tab (mnist_core.number, {mnist_core.DEFAULT_MODEL}), letters and "
           f"symbols, handwriting fonts: {read_as_digits(symbols):.2%}")
+    if hershey.installed():
+        passed = Counter(w for w, digit in zip(written_which, let_through[
+            "letters and symbols written with a pen, Hershey fonts"].tolist()) if digit)
+        print("  written with a pen, let through most often (of 8 x the fonts that write them): "
+              + ", ".join(f"{w} {n}/{written_which.count(w)}" for w, n in passed.most_common(12)))
+        print(f"  read as digits by the Draw tab, written with a pen, Hershey fonts: {read_as_digits(written):.2%}")
+        print(f"  digits wrongly refused, Hershey fonts ({len(hershey_digits)}): "
+              f"{(~detector.is_digit(hershey_digits)).float().mean():.2%}")
     refused = {s.name: ~detector.is_digit(s.images) for s in digit_sets}
     for s in digit_sets:
         print(f"  digits wrongly refused, {s.name} ({len(s.labels)}): {refused[s.name].float().mean():.2%}")
