@@ -643,8 +643,12 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
         return None
     model.cpu().eval()
 
+    # Its temperature, for calibrated confidences (reading.py), and each digit's accuracy (the check
+    # before keeping): both from fit's last pass over the validation digits, made with these weights.
+    val_logits = result.val_logits if result.val_logits is not None else predict_logits(model, data.val_images)
+    temperature = round(fit_temperature(val_logits, data.val_labels), 4)
     logits = predict_logits(model, data.test_images)
-    probabilities = logits.softmax(1)
+    probabilities = (logits / temperature).softmax(1)  # the mistakes' confidences, as the Draw tab would show them
     predicted = probabilities.argmax(1)
     labels = data.test_labels
     confusion = torch.bincount(labels * 10 + predicted, minlength=100).view(10, 10)
@@ -654,10 +658,6 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
                 for i in wrong.tolist()]
     user.trained_after = _accuracy(model, train_x, train_y)
     user.held_out_after = _accuracy(model, held_x, held_y)
-    # Its temperature, for calibrated confidences (reading.py), and each digit's accuracy (the check
-    # before keeping): both from fit's last pass over the validation digits, made with these weights.
-    val_logits = result.val_logits if result.val_logits is not None else predict_logits(model, data.val_images)
-    temperature = round(fit_temperature(val_logits, data.val_labels), 4)
     after = _per_digit(val_logits, data.val_labels)
     if shipped is not None:  # after training, not before: the curves start at once on a server's first run
         drawn_before = _per_digit(shipped_drawn_logits(s.architecture, shipped_path.stat().st_mtime_ns),

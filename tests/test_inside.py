@@ -19,6 +19,7 @@ from mnist_core import inside
 from mnist_core import retrain as rt
 from mnist_core.models import count_parameters
 from mnist_core.preprocess import to_mnist_with_field
+from mnist_core.reading import read
 from test_retrain import TINY, run_to_end
 
 
@@ -158,6 +159,13 @@ def test_the_view_follows_the_drawing_in_the_browser(browser, app_url: str) -> N
         expect(layers.first.locator("img")).to_be_visible()
         expect(page.locator("#why img")).to_have_count(3)  # towards the answer (28x28, drawing), the runner-up
         expect(page.locator("#why")).to_contain_text(re.compile(r"towards 1 \(the answer\)"))
+        # the output's bar for 1 says what the confidences beside the canvas say (one truth)
+        page.wait_for_function("""() => {
+            const label = document.querySelector('#confidences [data-testid="1-confidence-set"]');
+            const bar = document.querySelectorAll('#inside section.output .bar b')[1];
+            const shown = label && (label.textContent.match(/\\d+%/) || [])[0];
+            return Boolean(bar && shown && bar.textContent.trim() === shown);
+        }""", timeout=90_000)
         over = page.locator("#why figure.on-drawing img")
         expect(page.locator("#why figure.on-drawing")).to_contain_text("towards 1 (the answer), over your drawing")
         expect(over).to_be_visible()
@@ -212,6 +220,7 @@ def test_the_card_says_what_the_network_is_and_how_it_does(networks: dict[str, n
     assert "Not measured on handwriting that is not MNIST's" in card
 
 
+@pytest.mark.filterwarnings("ignore:The value passed into gr.Dropdown")  # an update, outside the page's Blocks
 def test_a_click_that_reaches_the_server_after_a_later_one_does_not_replace_its_map(
         tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two quick clicks on the feature maps can reach the server in either order (each is its own
@@ -230,3 +239,20 @@ def test_a_click_that_reaches_the_server_after_a_later_one_does_not_replace_its_
     assert map_picked(mnist_core.DEFAULT_MODEL, shown_at, earlier, request) == (gr.skip(),) * 4
     _, _, filters, shown_at = map_picked(mnist_core.DEFAULT_MODEL, 0.0, earlier, request)  # in order: it shows
     assert "feature map 1's filter" in filters and shown_at == 1_000.0
+
+
+def test_the_output_layer_shows_the_confidences_the_page_shows() -> None:
+    """The output's bars are the calibrated confidences of the page's answer (softmax(logits / T),
+    the network's temperature), not softmax(logits): the default network's label smoothing makes
+    those far softer (a drawn 7 read 81% there and 100% beside the canvas)."""
+    from ui.inside_view import layers_html
+
+    model = mnist_core.load_model(mnist_core.DEFAULT_MODEL)
+    temperature = float(mnist_core.model_info(mnist_core.DEFAULT_MODEL)["temperature"])
+    drawing = Image.new("L", (168, 112), 255)
+    ImageDraw.Draw(drawing).line([(60, 20), (110, 20), (80, 95)], fill=0, width=7, joint="curve")
+    x = mnist_core.to_mnist(drawing)
+    shown = read(model, x, temperature).scores
+    bars = lambda t: re.findall(r"<b>(\d+%)</b>", layers_html(inside.look_inside(model, x), temperature=t))  # noqa: E731
+    assert bars(temperature) == [f"{shown[str(d)]:.0%}" for d in range(10)]
+    assert bars(1.0) != bars(temperature)  # what the view showed before: another truth

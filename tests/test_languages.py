@@ -95,10 +95,11 @@ def test_the_inside_view_is_said_in_chinese() -> None:
     model = mnist_core.load_model("convnet-bn")
     x = mnist_core.to_mnist(a_seven())
     torch_names = {"Conv2d", "ReLU", "MaxPool2d", "BatchNorm2d", "Flatten", "Linear", "Normalize"}
-    layers = layers_html(inside.look_inside(model, x), zh)
+    formula = {"softmax", "logits"}  # softmax(logits / T), under the output's bars: a formula, as written in Chinese too
+    layers = layers_html(inside.look_inside(model, x), zh, temperature=0.5)
     titles = re.findall(r'<div class="layer-title"><b>(.*?)</b>', layers)
     assert titles[:3] == ["0. 输入", "1. 归一化 · Normalize (x − 0.1307) / 0.3081", "2. 卷积 · Conv2d 1→48, 3×3"]
-    assert english_words(layers, torch_names) == set()
+    assert english_words(layers, torch_names | formula) == set() and "softmax(logits / 0.5)，即网络的校准" in layers
     assert all(english_words(alt) == set() for alt in re.findall(r'alt="([^"]*)"', layers))
     card = card_markdown(model, "convnet-bn", mnist_core.model_info("convnet-bn"), zh)
     table = "\n".join(line for line in card.splitlines() if line.startswith("| "))

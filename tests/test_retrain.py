@@ -217,6 +217,19 @@ def test_a_run_from_scratch_is_the_same_for_the_same_seed(data_dir: Path) -> Non
     assert not all((a == b).all() for a, b in zip(weights(first), weights(other)))
 
 
+def test_the_test_digits_a_run_gets_wrong_are_shown_with_calibrated_confidences(data_dir: Path) -> None:
+    """The results' gallery of mistakes says how sure the new network was as the Draw tab would say
+    it with that network: softmax(logits / T), its temperature, not softmax(logits)."""
+    run = run_to_end(rt.make_settings(**TINY, start="scratch", seed=1))
+    assert run.mistakes and abs(run.temperature - 1) > 0.05  # else the two would hardly differ
+    logits = predict_logits(run.model, torch.stack([m.image for m in run.mistakes]))
+    predicted = torch.tensor([m.predicted for m in run.mistakes])
+    shown = torch.tensor([m.confidence for m in run.mistakes])
+    calibrated = (logits / run.temperature).softmax(1).gather(1, predicted[:, None])[:, 0]
+    assert torch.allclose(shown, calibrated, atol=1e-5)
+    assert not torch.allclose(shown, logits.softmax(1).gather(1, predicted[:, None])[:, 0], atol=1e-3)
+
+
 def test_a_failed_run_leaves_no_files(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = shipped_hashes()
 

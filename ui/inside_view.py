@@ -144,18 +144,22 @@ def layer_name(kind: str, name: str, request: Any = None) -> str:
     return word if kind == "input" else f"{word} · {html.escape(say(name, request))}"
 
 
-def layers_html(views: list[inside.LayerView], request: Any = None) -> str:
+def layers_html(views: list[inside.LayerView], request: Any = None, temperature: float = 1.0) -> str:
     """Every layer, in order: its name, output shape and parameters, and its picture. A
-    convolution's maps say where each lies (data-*), so that a click picks one (PICK_MAP)."""
+    convolution's maps say where each lies (data-*), so that a click picks one (PICK_MAP). The
+    output's ten logits are shown as the confidences the page shows: softmax(logits / temperature),
+    the network's calibration (with T = 1 the default network's 7 read "81%" here, "100%" above)."""
     parts = []
     convolutions = 0
     for v in views:
         shape = "×".join(str(s) for s in v.shape)
         if v.kind == "output":
-            probabilities = v.output.softmax(0)
+            probabilities = (v.output / temperature).softmax(0)
             bars = "".join(f'<div class="bar"><span>{d}</span><i style="width:{p * 100:.1f}%"></i>'
                            f"<b>{p:.0%}</b></div>" for d, p in enumerate(probabilities.tolist()))
-            picture = f'<div class="bars">{bars}</div>'
+            note = say("the confidences: softmax(logits / {t}), the network's calibration", request,
+                       t=f"{temperature:.3g}")
+            picture = f'<div class="bars">{bars}</div><div class="bars-note">{note}</div>'
         elif v.is_maps:
             more = (say(" (the first {shown} of {count})", request, shown=MAPS_SHOWN, count=v.shape[0])
                     if v.shape[0] > MAPS_SHOWN else "")
@@ -309,8 +313,9 @@ def show_inside(model: torch.nn.Module, model_id: str, info: dict, x: torch.Tens
     if x is None:
         return empty_html(request), "", card, conv, gr.Slider(visible=bool(names)), ""
     views = inside.look_inside(model, x)
-    return (layers_html(views, request), why_html(inside.attributions(model, x), x, drawing, request), card, conv,
-            gr.skip(), gr.skip())
+    temperature = float(info.get("temperature", 1.0))  # as the page's answer reads it (draw_tab._temperature)
+    return (layers_html(views, request, temperature), why_html(inside.attributions(model, x), x, drawing, request),
+            card, conv, gr.skip(), gr.skip())
 
 
 def show_filters(model: torch.nn.Module, conv_index: Any, channel: Any, request: Any = None) -> tuple[Any, str]:

@@ -121,6 +121,7 @@ ZH: dict[str, str] = {
     ", + {count} digits in the styles MNIST lacks": "，另加 {count} 个 MNIST 缺少的书写风格的数字",
     "Fixed from the tutorial: {fix}": "相对教程修正的错误：{fix}",
     "Click a feature map to see its filter": "点击一张特征图，查看它的滤波器",
+    "the confidences: softmax(logits / {t}), the network's calibration": "置信度：softmax(logits / {t})，即网络的校准",
     # The tutorial fixes, as the networks' docstrings say them (mnist_core.inside.tutorial_fix)
     "the tutorial ends in log_softmax and trains with NLL; we return logits and train with cross-entropy, which "
     "is the same loss computed in one stable step.":
