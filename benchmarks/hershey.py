@@ -2,16 +2,16 @@
 
 The Hershey fonts (Dr. A. V. Hershey, U.S. National Bureau of Standards, 1967; data format by
 James Hurt, Cognition, Inc.) are drawn as pen strokes, not filled outlines: their "simplex"
-faces are one line for each stroke a person would write, a plain hand (futural), a roman hand
-with serifs (rowmans), a joined-up school script (scripts), Greek (greek) and mathematical
+faces are one line for each stroke a person would write: a plain hand (futural), a roman hand
+(rowmans), a joined-up school script (scripts), Greek (greek) and mathematical
 signs (mathlow). Debian's `hershey-fonts-data` installs them in /usr/share/hershey-fonts
 (`apt-get install hershey-fonts-data`); its licence lets anyone use them, with the
 acknowledgement above.
 
 Each glyph is drawn on the app's 400x400 canvas as its strokes, with a round pen of 8 to 30 px,
 at a random size, slant and turn, every point moved a little as a hand would (then to_mnist,
-as the app does). Nothing trains on them: mnist_core never reads this folder or these fonts
-(tests/test_reading.py checks that the detector's fonts are others).
+as the app does). Nothing trains on them: no code in mnist_core reads them (tests/test_hershey.py
+checks).
 
     strokes = glyph("scripts", "d")          # [array [K, 2] of (x, y), y down], one per pen stroke
     image = on_canvas(strokes, rng)          # PIL "L" image, black on white
