@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from real_style import CANVAS, stroke
+from real_style import CANVAS, place, stroke
 from mnist_core.styles import round_corners
 
 FONT_DIR = Path("/usr/share/hershey-fonts")
@@ -83,17 +83,15 @@ def on_canvas(strokes: list[np.ndarray], rng: np.random.Generator) -> Image.Imag
     everything = np.concatenate(strokes)
     height = max(np.ptp(everything[:, 1]), np.ptp(everything[:, 0]) * 0.5, 1.0)
     strokes = [round_corners((s + rng.normal(0, 0.02 * height, s.shape)) @ turn.T) for s in strokes]
-    everything = np.concatenate(strokes)
-    low, span = everything.min(axis=0), np.ptp(everything, axis=0)
     pen = rng.uniform(8, 30)
-    scale = (rng.uniform(0.35, 0.9) * CANVAS - pen) / max(span[1], span[0], 1e-6)
-    size = span * scale + pen
-    offset = np.array([rng.uniform(0, max(CANVAS - size[0], 0)), rng.uniform(0, max(CANVAS - size[1], 0))])
+    placed = np.array(place(np.concatenate(strokes), rng.uniform(0.35, 0.9) * CANVAS, pen))  # all strokes as one
+    size = placed.max(axis=0) + pen / 2
+    offset = (rng.uniform(0, max(CANVAS - size[0], 0)), rng.uniform(0, max(CANVAS - size[1], 0)))
     image = Image.new("L", (CANVAS, CANVAS), 255)
     draw = ImageDraw.Draw(image)
-    for s in strokes:
-        xy = [tuple(p) for p in (s - low) * scale + pen / 2 + offset]
-        stroke(draw, xy if len(xy) > 1 else xy * 2, pen, 0)
+    for s in np.split(placed, np.cumsum([len(s) for s in strokes])[:-1]):
+        xy = [tuple(p) for p in s]
+        stroke(draw, xy if len(xy) > 1 else xy * 2, pen, 0, offset)
     return image
 
 

@@ -59,6 +59,12 @@ def font_symbols(rng: np.random.Generator, per_font: int = 1) -> tuple[list, lis
     return [in_font(symbol, font, rng) for symbol, font in pairs], [symbol for symbol, _ in pairs]
 
 
+def most_let_through(which: list[str], is_digit: torch.Tensor) -> str:
+    """The 12 symbols let through most often, each as "d 11/25": let through, drawn."""
+    passed = Counter(w for w, digit in zip(which, is_digit.tolist()) if digit)
+    return ", ".join(f"{w} {n}/{which.count(w)}" for w, n in passed.most_common(12))
+
+
 def read_as_digits(drawings: list) -> float:
     """The share of `drawings` the Draw tab reads as digits: a number with a digit in it."""
     model_id = mnist_core.DEFAULT_MODEL
@@ -101,16 +107,13 @@ def main() -> None:
     let_through = {name: detector.is_digit(images) for name, images in non_digits.items()}
     for name, images in non_digits.items():
         print(f"  {name} ({len(images)}): {(~let_through[name]).float().mean():.2%}")
-    passed = Counter(w for w, digit in zip(which, let_through["letters and symbols, handwriting fonts"].tolist()) if digit)
     print("  letters and symbols let through most often (of the fonts that draw them): "
-          + ", ".join(f"{w} {n}/{which.count(w)}" for w, n in passed.most_common(12)))
+          + most_let_through(which, let_through["letters and symbols, handwriting fonts"]))
     print(f"  read as digits by the Draw tab (mnist_core.number, {mnist_core.DEFAULT_MODEL}), letters and "
           f"symbols, handwriting fonts: {read_as_digits(symbols):.2%}")
     if hershey.installed():
-        passed = Counter(w for w, digit in zip(written_which, let_through[
-            "letters and symbols written with a pen, Hershey fonts"].tolist()) if digit)
         print("  written with a pen, let through most often (of 8 x the fonts that write them): "
-              + ", ".join(f"{w} {n}/{written_which.count(w)}" for w, n in passed.most_common(12)))
+              + most_let_through(written_which, let_through["letters and symbols written with a pen, Hershey fonts"]))
         print(f"  read as digits by the Draw tab, written with a pen, Hershey fonts: {read_as_digits(written):.2%}")
         print(f"  digits wrongly refused, Hershey fonts ({len(hershey_digits)}): "
               f"{(~detector.is_digit(hershey_digits)).float().mean():.2%}")

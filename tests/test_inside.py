@@ -245,13 +245,12 @@ def test_the_output_layer_shows_the_confidences_the_page_shows() -> None:
     """The output's bars are the calibrated confidences of the page's answer (softmax(logits / T),
     the network's temperature), not softmax(logits): the default network's label smoothing makes
     those far softer (a drawn 7 read 81% there and 100% beside the canvas)."""
+    from test_languages import a_seven
     from ui.inside_view import layers_html
 
     model = mnist_core.load_model(mnist_core.DEFAULT_MODEL)
     temperature = float(mnist_core.model_info(mnist_core.DEFAULT_MODEL)["temperature"])
-    drawing = Image.new("L", (168, 112), 255)
-    ImageDraw.Draw(drawing).line([(60, 20), (110, 20), (80, 95)], fill=0, width=7, joint="curve")
-    x = mnist_core.to_mnist(drawing)
+    x = mnist_core.to_mnist(a_seven())
     shown = read(model, x, temperature).scores
     bars = lambda t: re.findall(r"<b>(\d+%)</b>", layers_html(inside.look_inside(model, x), temperature=t))  # noqa: E731
     assert bars(temperature) == [f"{shown[str(d)]:.0%}" for d in range(10)]
