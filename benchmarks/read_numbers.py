@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--split", choices=["test", "val"], default="test")
     parser.add_argument("--model", default=mnist_core.DEFAULT_MODEL)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--temperature", type=float, help="the network's calibration T instead of its weights file's")
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                         help="a setting of mnist_core.number instead of its own, e.g. WIDE_WHOLE=0.3 (to tune on --split val)")
     args = parser.parse_args()
@@ -106,7 +107,7 @@ def main() -> None:
     mnist = (data.test_images, data.test_labels) if args.split == "test" else (data.val_images, data.val_labels)
     sources = {f"MNIST {args.split}": mnist, "pen styles": synthesize(2000, HELD_OUT_SEED)}
     model = mnist_core.load_model(args.model)
-    temperature = float(mnist_core.model_info(args.model).get("temperature", 1.0))
+    temperature = args.temperature or float(mnist_core.model_info(args.model).get("temperature", 1.0))
 
     print(f"{args.model}, {args.count} numbers of 2-6 digits per source (seed {args.seed})")
     for name, (images, labels) in sources.items():

@@ -9,12 +9,13 @@ augmentation runs on the whole batch at once: several times faster on a small CP
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -82,6 +83,11 @@ def digest(*parts: bytes) -> str:
     for part in parts:
         hashed.update(len(part).to_bytes(8, "little") + part)
     return hashed.hexdigest()[:16]
+
+
+def code_of(*functions: Any) -> list[bytes]:
+    """The source files that define `functions`: part of what a kept array is made from."""
+    return [Path(inspect.getfile(function)).read_bytes() for function in functions]
 
 
 def kept_beside_mnist(name: str, made_from: str, make: Callable[[], np.ndarray],

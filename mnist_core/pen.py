@@ -10,6 +10,7 @@ with the same functions.
     edges = skeleton_edges(digit)                   # uint8 [28, 28] -> segments, in 28x28 units
     image = draw_digit(edges, rng, 400, "black-on-white")
     seen = redraw(digits, seed=0)                  # uint8 [N, 28, 28], as to_mnist makes them
+    kept = kept_redraw("pen-drawn-validation", mnist.val_images, VALIDATION_SEED)  # made once, kept beside MNIST
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageMorph, ImageOps
 
+from mnist_core import preprocess
+from mnist_core.data import code_of, digest, kept_beside_mnist
 from mnist_core.preprocess import to_mnist
 
 SUPERSAMPLE = 4  # strokes are drawn at 4x and box-downsampled: anti-aliased edges
@@ -30,6 +33,9 @@ HEIGHT_RANGE = (0.15, 0.95)  # digit's longer side, as a fraction of the canvas
 MAX_BRUSH_FRACTION = 0.25  # brush <= this x the digit's size: thicker is an unreadable blob
 MAX_ROTATION = 12.0  # degrees
 INK_STYLES = ("black-on-transparent", "white-on-black", "black-on-white")  # the app sends the last
+# The seed MNIST's validation digits are redrawn with (no training uses it): a short retrain's check
+# before keeping (retrain.drawn_validation) and the networks' calibration (evaluate.temperature_of).
+VALIDATION_SEED = 31_415
 
 
 @functools.cache
@@ -144,3 +150,11 @@ def redraw(digits: torch.Tensor, seed: int, canvas: int = 112) -> torch.Tensor:
         seen = to_mnist(draw_digit(skeleton_edges(digit, upsample=2), rng, canvas, "black-on-white"))
         out[i] = digits[i] if seen is None else seen[0].mul(255).round().to(torch.uint8)
     return out
+
+
+def kept_redraw(name: str, digits: torch.Tensor, seed: int) -> torch.Tensor:
+    """redraw(digits, seed), kept beside MNIST (data.kept_beside_mnist) as `name`: the digits, the
+    seed and the code that draws them name the file, so the next process reads it instead."""
+    made_from = digest(digits.numpy().tobytes(), str(seed).encode(), *code_of(redraw, preprocess.to_mnist))
+    return torch.from_numpy(kept_beside_mnist(name, made_from, lambda: redraw(digits, seed=seed).numpy(),
+                                              tuple(digits.shape), np.uint8))

@@ -6,10 +6,10 @@
 
 Two things are added to the network's ten scores:
 
-* **calibration**: the scores are softmax(logits / T), with the network's temperature T fitted on
-  held-out digits (evaluate.fit_temperature, recorded in its weights file), so that 0.99 means
-  right about 99 times in 100 on digits like those, and the words follow from the numbers
-  (SURE, FAIRLY_SURE);
+* **calibration**: the scores are softmax(logits / T), with the network's temperature T chosen on
+  held-out digits (evaluate.choose_temperature, recorded in its weights file) so that the words,
+  which follow from the numbers (SURE, FAIRLY_SURE), are true on digits like those: "sure" right
+  at least 99.5 times in 100, "fairly sure" 95;
 * **"Not a digit"**: mnist_core.detector says whether the drawing is a digit at all, with a short
   reason when it is not.
 """

@@ -23,14 +23,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
-import inspect
 import math
 import queue
 import secrets
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
@@ -38,8 +36,8 @@ import torch
 from torch import nn
 
 from mnist_core import pen, preprocess
-from mnist_core.data import MnistData, digest, kept_beside_mnist, load_mnist, to_float
-from mnist_core.evaluate import accuracy, fit_temperature, predict_logits
+from mnist_core.data import MnistData, code_of, digest, kept_beside_mnist, load_mnist, to_float
+from mnist_core.evaluate import accuracy, choose_temperature, predict_logits
 from mnist_core.models import DEFAULT_MODEL, SPECS, Recipe, build_model
 from mnist_core.registry import MODEL_ID_PATTERN, list_models, load_model, own_models, retrained_models_dir
 from mnist_core.styles import with_styled_digits
@@ -289,7 +287,7 @@ class Mistake:
 # learning a user's 1s must not cost their 7s.
 WORSE_BY = 0.01
 # The seed the validation digits are redrawn as pen strokes with (pen.redraw); no training uses it.
-DRAWN_SEED = 31_415
+DRAWN_SEED = pen.VALIDATION_SEED
 
 
 @dataclass
@@ -330,7 +328,7 @@ class Run:
     confusion: torch.Tensor  # int64 [10, 10]: rows the true digit, columns the network's answer
     mistakes: list[Mistake]  # wrongly answered test digits, most confident first
     user: UserScores
-    temperature: float  # see evaluate.fit_temperature
+    temperature: float  # see evaluate.choose_temperature
     cancelled: bool
     out_of_time: bool
     seconds: float  # the whole run: loading, training, evaluating
@@ -645,8 +643,10 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
 
     # Its temperature, for calibrated confidences (reading.py), and each digit's accuracy (the check
     # before keeping): both from fit's last pass over the validation digits, made with these weights.
+    # The same digits drawn as pen strokes serve both too, read once (see shipped_drawn_logits).
     val_logits = result.val_logits if result.val_logits is not None else predict_logits(model, data.val_images)
-    temperature = round(fit_temperature(val_logits, data.val_labels), 4)
+    drawn_logits = predict_logits(model, drawn_validation(), one_reading=True)
+    temperature = round(choose_temperature([(val_logits, data.val_labels), (drawn_logits, data.val_labels)]), 4)
     logits = predict_logits(model, data.test_images)
     probabilities = (logits / temperature).softmax(1)  # the mistakes' confidences, as the Draw tab would show them
     predicted = probabilities.argmax(1)
@@ -662,7 +662,7 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     if shipped is not None:  # after training, not before: the curves start at once on a server's first run
         drawn_before = _per_digit(shipped_drawn_logits(s.architecture, shipped_path.stat().st_mtime_ns),
                                   data.val_labels)
-        drawn_after = per_digit_accuracy(model, drawn_validation(), data.val_labels, one_reading=True)
+        drawn_after = _per_digit(drawn_logits, data.val_labels)
     else:
         drawn_after = [None] * 10
     per_digit = [DigitChange(d, before[d], after[d], drawn_before[d], drawn_after[d]) for d in range(10)]
@@ -703,27 +703,15 @@ def with_pen_drawn(data: MnistData, seed: int) -> MnistData:
     count = min(round(PEN_SHARE * len(data.train_images)), MAX_PEN_REDRAWN)
     index = torch.randperm(len(data.train_images), generator=torch.Generator().manual_seed(2000 + seed))[:count]
     images = data.train_images.clone()
-    images[index] = _kept_pen_drawn("pen-drawn-training", data.train_images[index], seed=3000 + seed)
+    images[index] = pen.kept_redraw("pen-drawn-training", data.train_images[index], seed=3000 + seed)
     return dataclasses.replace(data, train_images=images)
-
-
-def _kept_pen_drawn(name: str, images: torch.Tensor, seed: int) -> torch.Tensor:
-    """pen.redraw(images, seed), kept beside MNIST: the digits, the seed and the code name the file."""
-    made_from = digest(images.numpy().tobytes(), str(seed).encode(), *_code_of(pen.redraw, preprocess.to_mnist))
-    return torch.from_numpy(kept_beside_mnist(name, made_from, lambda: pen.redraw(images, seed=seed).numpy(),
-                                              tuple(images.shape), np.uint8))
-
-
-def _code_of(*functions: Any) -> list[bytes]:
-    """The source files that define `functions`: part of what a kept array is made from."""
-    return [Path(inspect.getfile(function)).read_bytes() for function in functions]
 
 
 def _kept_shipped_logits(architecture: str, images: torch.Tensor, name: str, one_reading: bool) -> torch.Tensor:
     """The shipped network's logits on `images`, kept beside MNIST: the weights file, the images
     and the code that reads them name the file."""
     made_from = digest(weights_path(architecture).read_bytes(), images.numpy().tobytes(), str(one_reading).encode(),
-                       *_code_of(load_model, load_weights, build_model, predict_logits, to_float))
+                       *code_of(load_model, load_weights, build_model, predict_logits, to_float))
     return torch.from_numpy(kept_beside_mnist(
         f"{name}-logits-{architecture}", made_from,
         lambda: predict_logits(load_model(architecture), images, one_reading=one_reading).numpy(),
@@ -745,7 +733,7 @@ def drawn_validation() -> torch.Tensor:
     Made once (14 s on 2 slow cores, on the first run's thread, after its training) and kept
     beside MNIST, where the data folder can be written: the next process, and every test
     server, reads 4 MB instead."""
-    return _kept_pen_drawn("pen-drawn-validation", mnist().val_images, seed=DRAWN_SEED)
+    return pen.kept_redraw("pen-drawn-validation", mnist().val_images, seed=DRAWN_SEED)
 
 
 @functools.lru_cache(maxsize=len(SPECS))
