@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.preprocess import from_ink_plane, ink_plane, to_mnist
-from mnist_core.reading import SURE, Reading, read, read_all
+from mnist_core.reading import Reading, read, read_all
 
 MARK_SIDE = 160  # marks are found on a copy of the ink at most this many pixels a side
 INK_LEVEL = 48  # on 0..255: a pixel of the ink plane above this is ink, for finding marks
@@ -46,7 +46,10 @@ CUT_MARGIN = 0.05  # a cut is chosen over the whole only if its mean log-confide
 WIDE_WHOLE = 0.1  # ... less this per unit of width beyond the digits' height (a digit is rarely wider than tall)
 UNSURE_CUT = 0.9  # digits that touch read less surely than this: cuts at the columns of least ink are tried too
 MINIMA_KEPT = 6  # ... the lowest this many of them
-ALONE_CUT_SURE = SURE  # a group alone, "not a digit" whole, is read as digits that touch only if each is this sure
+# A group alone, "not a digit" whole, is read as digits that touch only if each is this sure: the
+# word "sure" (0.99) when the default network's temperature was 0.3529, the same logit margin at the
+# temperature that makes its words hold (0.5246; README, "Words that hold").
+ALONE_CUT_SURE = 0.9565
 ALONE_CUT_ONES = 1 / 3  # ... and if at most this share of them are 1s (the strokes of an m or a w pass for 1s)
 NARROWEST_PIECE = 0.2  # no piece of a cut narrower than this share of the digits' height (a 1 is about this)
 NOT_A_DIGIT_LABEL = "?"

@@ -25,7 +25,7 @@ import mnist_core
 from mnist_core import retrain as rt
 from mnist_core import user_samples as us
 from mnist_core.data import to_float
-from mnist_core.evaluate import predict_logits
+from mnist_core.evaluate import predict_logits, words_hold
 from mnist_core.models import one_view
 from mnist_core.weights import WEIGHTS_DIR, read_metadata, save_weights
 from conftest import open_page, serve_app
@@ -228,6 +228,10 @@ def test_the_test_digits_a_run_gets_wrong_are_shown_with_calibrated_confidences(
     calibrated = (logits / run.temperature).softmax(1).gather(1, predicted[:, None])[:, 0]
     assert torch.allclose(shown, calibrated, atol=1e-5)
     assert not torch.allclose(shown, logits.softmax(1).gather(1, predicted[:, None])[:, 0], atol=1e-3)
+    # ... and that temperature makes its words true on the digits it was chosen on (choose_temperature)
+    labels = rt.mnist().val_labels
+    assert words_hold(predict_logits(run.model, rt.mnist().val_images), labels, run.temperature)
+    assert words_hold(predict_logits(run.model, rt.drawn_validation(), one_reading=True), labels, run.temperature)
 
 
 def test_a_failed_run_leaves_no_files(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
