@@ -41,7 +41,7 @@ import mnist_core  # noqa: E402
 from mnist_core.data import to_float  # noqa: E402
 from mnist_core.detector import load_detector  # noqa: E402
 from mnist_core.number import read_number  # noqa: E402
-from mnist_core.reading import FAIRLY_SURE, SURE  # noqa: E402
+from mnist_core.reading import FAIRLY_SURE, SURE, temperature_in  # noqa: E402
 from mnist_core.symbols import synthesize_non_digits  # noqa: E402
 import hershey  # noqa: E402
 from real_style import build_sets, draws, handwriting_fonts, in_font, seen  # noqa: E402
@@ -68,7 +68,7 @@ def most_let_through(which: list[str], is_digit: torch.Tensor) -> str:
 def read_as_digits(drawings: list) -> float:
     """The share of `drawings` the Draw tab reads as digits: a number with a digit in it."""
     model_id = mnist_core.DEFAULT_MODEL
-    model, t = mnist_core.load_model(model_id), float(mnist_core.model_info(model_id).get("temperature", 1.0))
+    model, t = mnist_core.load_model(model_id), temperature_in(mnist_core.model_info(model_id))
     return float(np.mean([any(c.isdigit() for c in read_number(d, model, t).text) for d in drawings]))
 
 
@@ -76,7 +76,7 @@ def read_as_digits(drawings: list) -> float:
 def calibrated(model_id: str, images: torch.Tensor) -> torch.Tensor:
     """Calibrated probabilities [N, 10] (the network's temperature from its weights file)."""
     model = mnist_core.load_model(model_id)
-    t = float(mnist_core.model_info(model_id).get("temperature", 1.0))
+    t = temperature_in(mnist_core.model_info(model_id))
     return torch.cat([(model(images[i:i + 1000]) / t).softmax(1) for i in range(0, len(images), 1000)])
 
 

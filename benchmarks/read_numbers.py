@@ -38,6 +38,7 @@ import mnist_core  # noqa: E402
 from mnist_core.data import load_mnist  # noqa: E402
 from mnist_core import number  # noqa: E402
 from mnist_core.number import read_number  # noqa: E402
+from mnist_core.reading import temperature_in  # noqa: E402
 from mnist_core.styles import synthesize  # noqa: E402
 
 HELD_OUT_SEED = 90_210  # styles.synthesize seed that no training uses
@@ -107,7 +108,7 @@ def main() -> None:
     mnist = (data.test_images, data.test_labels) if args.split == "test" else (data.val_images, data.val_labels)
     sources = {f"MNIST {args.split}": mnist, "pen styles": synthesize(2000, HELD_OUT_SEED)}
     model = mnist_core.load_model(args.model)
-    temperature = args.temperature or float(mnist_core.model_info(args.model).get("temperature", 1.0))
+    temperature = args.temperature or temperature_in(mnist_core.model_info(args.model))
 
     print(f"{args.model}, {args.count} numbers of 2-6 digits per source (seed {args.seed})")
     for name, (images, labels) in sources.items():

@@ -62,6 +62,12 @@ class Reading:
         return certainty(self.confidence)
 
 
+def temperature_in(metadata: dict) -> float:
+    """A network's calibration T, from its weights file's metadata (evaluate.calibrate_shipped and
+    train.py record it, retrain.py for the networks it makes); 1 where none is recorded."""
+    return float(metadata.get("temperature", 1.0))
+
+
 def certainty(confidence: float) -> str:
     return "sure" if confidence >= SURE else "fairly sure" if confidence >= FAIRLY_SURE else "unsure"
 

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 import mnist_core
 from mnist_core.data import load_mnist
 from mnist_core.number import MAX_DIGITS, _cut, _cuts_at_minima, _Group, read_number
+from mnist_core.reading import temperature_in
 from mnist_core.styles import draw_strokes
 from mnist_core.symbols import SYMBOLS
 
@@ -32,7 +33,7 @@ STROKES = {  # digits as a pen writes them, in a 100x160 cell
 
 @pytest.fixture(scope="module")
 def model() -> tuple[torch.nn.Module, float]:
-    return mnist_core.load_model(MODEL_ID), float(mnist_core.model_info(MODEL_ID).get("temperature", 1.0))
+    return mnist_core.load_model(MODEL_ID), temperature_in(mnist_core.model_info(MODEL_ID))
 
 
 def written(number: str, gap: int = 40, width: int = 18) -> Image.Image:

@@ -31,7 +31,7 @@ from PIL import Image
 
 import mnist_core
 from mnist_core.number import NumberReading, read_number
-from mnist_core.reading import NOT_A_DIGIT, Reading, is_a_digit, read
+from mnist_core.reading import NOT_A_DIGIT, Reading, is_a_digit, read, temperature_in
 from mnist_core.weights import WEIGHTS_DIR
 from mnist_core.workspaces import Workspace
 from ui.inside_view import inside_view, show_filters, show_inside
@@ -229,7 +229,7 @@ def reading(x: torch.Tensor, model_id: str, ws: Workspace | None, is_digit: bool
 @functools.lru_cache(maxsize=1024)
 def _temperature(path: Path) -> float:
     """A network's temperature (see reading.py), from its weights file."""
-    return float(mnist_core.weights.read_metadata(path).get("temperature", 1.0))
+    return temperature_in(mnist_core.weights.read_metadata(path))
 
 
 class ReadingLabel(gr.Label):

@@ -25,6 +25,7 @@ from PIL import Image
 from mnist_core import inside
 from mnist_core.models import SPECS, count_parameters
 from mnist_core.preprocess import InvalidImage, load_image, to_mnist_with_field
+from mnist_core.reading import temperature_in
 from mnist_core.weights import WEIGHTS_DIR
 from ui.texts import say, t
 
@@ -313,7 +314,7 @@ def show_inside(model: torch.nn.Module, model_id: str, info: dict, x: torch.Tens
     if x is None:
         return empty_html(request), "", card, conv, gr.Slider(visible=bool(names)), ""
     views = inside.look_inside(model, x)
-    temperature = float(info.get("temperature", 1.0))  # as the page's answer reads it (draw_tab._temperature)
+    temperature = temperature_in(info)  # as the page's answer reads it (draw_tab._temperature)
     return (layers_html(views, request, temperature), why_html(inside.attributions(model, x), x, drawing, request),
             card, conv, gr.skip(), gr.skip())
 
