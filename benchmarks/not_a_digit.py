@@ -22,7 +22,7 @@ every drawing as a number (mnist_core.number: a mark may be cut into digits that
 digits rather than "?"; per network, accuracy with refusals counted wrong, and on the
 real-style digit sets and on MNIST test, the expected calibration error of its calibrated
 confidences and how often "sure" and "fairly sure" are right; for the default network, the
-reliability table (confidence bins against accuracy).
+same words set by set and the reliability table (confidence bins against accuracy).
 """
 
 from __future__ import annotations
@@ -141,6 +141,10 @@ def main() -> None:
             ece, rows = reliability(confidence, right)
             words = ", ".join(f'"{word}" {int(n)} answers {acc:.2%} right' for word, n, acc in certainty_words(confidence, right))
             print(f"  {model_id:12} ECE {ece:.3f}; {words}")
+            if model_id == mnist_core.DEFAULT_MODEL and len(sets) > 1:
+                for s in sets:
+                    said = certainty_words(*answered(model_id, [s], refused))
+                    print(f"    {s.name}: " + ", ".join(f'"{word}" {n} {acc:.2%}' for word, n, acc in said))
             if model_id == mnist_core.DEFAULT_MODEL:
                 print(f"{'confidence':>16} {'digits':>8} {'mean conf.':>11} {'accuracy':>9}")
                 for low, high, n, mean, acc in rows:
