@@ -142,8 +142,9 @@ def temperature_of(model: nn.Module, data_root: str | None = None) -> float:
 
 
 def calibrate_shipped(data_root: str | None = None) -> dict[str, float]:
-    """Fit each shipped network's temperature and record it in its weights file (the tensors
-    are written back unchanged). `python -m mnist_core.train` records it for the weights it makes."""
+    """Choose each shipped network's temperature (temperature_of) and record it in its weights
+    file (the tensors are written back unchanged). `python -m mnist_core.train` records it for the
+    weights it makes."""
     from mnist_core.models import SPECS, build_model
     from mnist_core.weights import load_weights, save_weights, weights_path
 
@@ -181,7 +182,8 @@ def main(argv: list[str] | None = None) -> None:
     which.add_argument("--model", help="model id")
     which.add_argument("--all", action="store_true", help="every model list_models() offers")
     which.add_argument("--calibrate", action="store_true",
-                       help="fit every shipped network's temperature on held-out digits and record it in its weights file")
+                       help="choose every shipped network's temperature on held-out digits (choose_temperature) "
+                            "and record it in its weights file")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--data-root", help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
     args = parser.parse_args(argv)
