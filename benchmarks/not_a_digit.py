@@ -40,8 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import mnist_core  # noqa: E402
 from mnist_core.data import to_float  # noqa: E402
 from mnist_core.detector import load_detector  # noqa: E402
+from mnist_core.evaluate import how_often_right  # noqa: E402
 from mnist_core.number import read_number  # noqa: E402
-from mnist_core.reading import FAIRLY_SURE, SURE, temperature_in  # noqa: E402
+from mnist_core.reading import temperature_in  # noqa: E402
 from mnist_core.symbols import synthesize_non_digits  # noqa: E402
 import hershey  # noqa: E402
 from real_style import build_sets, draws, handwriting_fonts, in_font, seen  # noqa: E402
@@ -139,11 +140,11 @@ def main() -> None:
         for model_id in models:
             confidence, right = answered(model_id, sets, refused)
             ece, rows = reliability(confidence, right)
-            words = ", ".join(f'"{word}" {int(n)} answers {acc:.2%} right' for word, n, acc in certainty_words(confidence, right))
+            words = ", ".join(f'"{word}" {int(n)} answers {acc:.2%} right' for word, n, acc in how_often_right(confidence, right))
             print(f"  {model_id:12} ECE {ece:.3f}; {words}")
             if model_id == mnist_core.DEFAULT_MODEL and len(sets) > 1:
                 for s in sets:
-                    said = certainty_words(*answered(model_id, [s], refused))
+                    said = how_often_right(*answered(model_id, [s], refused))
                     print(f"    {s.name}: " + ", ".join(f'"{word}" {n} {acc:.2%}' for word, n, acc in said))
             if model_id == mnist_core.DEFAULT_MODEL:
                 print(f"{'confidence':>16} {'digits':>8} {'mean conf.':>11} {'accuracy':>9}")
@@ -168,14 +169,6 @@ def reliability(confidence: torch.Tensor, right: torch.Tensor) -> tuple[float, l
             ece += float(inside.float().mean() * abs(confidence[inside].mean() - right[inside].mean()))
             rows.append((low, high, int(inside.sum()), float(confidence[inside].mean()), float(right[inside].mean())))
     return ece, rows
-
-
-def certainty_words(confidence: torch.Tensor, right: torch.Tensor) -> list[tuple[str, int, float]]:
-    out = []
-    for word, low, high in [("sure", SURE, 2.0), ("fairly sure", FAIRLY_SURE, SURE)]:
-        inside = (confidence >= low) & (confidence < high)
-        out.append((word, int(inside.sum()), float(right[inside].mean()) if inside.any() else float("nan")))
-    return out
 
 
 if __name__ == "__main__":

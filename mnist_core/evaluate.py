@@ -87,7 +87,7 @@ TEMPERATURE_STEP = 1.01
 
 def choose_temperature(held_out: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
     """The network's calibration T from its logits and labels on held-out digits of a few kinds
-    (for the shipped networks: MNIST's and pen-drawn, see temperature_of). First the T that
+    (for the shipped networks: MNIST's and pen-drawn, calibration_kinds). First the T that
     minimises the cross-entropy of all of them (fit_temperature); then, where a word is right less
     often than WORDS_HOLD on one of the kinds, T raised 1% at a time until both hold on each kind.
 
@@ -106,15 +106,20 @@ def choose_temperature(held_out: list[tuple[torch.Tensor, torch.Tensor]]) -> flo
 def words_hold(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> bool:
     """Whether "sure" and "fairly sure" are each right at least as often as WORDS_HOLD asks (a
     word no answer gets holds)."""
+    confidence, answer = (logits / temperature).softmax(1).max(1)
+    return all(n == 0 or right >= WORDS_HOLD[word] for word, n, right in how_often_right(confidence, answer == labels))
+
+
+def how_often_right(confidence: torch.Tensor, right: torch.Tensor) -> list[tuple[str, int, float]]:
+    """For "sure" and "fairly sure": how many answers of these confidences the page gives that
+    word, and the share of them that are right (nan where none)."""
     from mnist_core.reading import FAIRLY_SURE, SURE  # reading imports the detector, which imports this module
 
-    confidence, answer = (logits / temperature).softmax(1).max(1)
-    right = (answer == labels).float()
+    out = []
     for word, low, high in [("sure", SURE, 2.0), ("fairly sure", FAIRLY_SURE, SURE)]:
         said = (confidence >= low) & (confidence < high)
-        if said.any() and right[said].mean() < WORDS_HOLD[word]:
-            return False
-    return True
+        out.append((word, int(said.sum()), float(right[said].float().mean()) if said.any() else float("nan")))
+    return out
 
 
 CALIBRATION_STYLED = 2_000
@@ -131,14 +136,18 @@ def calibration_set(data_root: str | None = None) -> tuple[torch.Tensor, torch.T
     return torch.cat([data.val_images, styled]), torch.cat([data.val_labels, labels])
 
 
-def temperature_of(model: nn.Module, data_root: str | None = None) -> float:
-    """choose_temperature on two kinds of held-out digits: calibration_set's, and the validation
-    digits redrawn as pen strokes on a canvas (pen.redraw), what the Draw tab is sent."""
+def calibration_kinds(data_root: str | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The two kinds of held-out digits a temperature is chosen on: calibration_set's, and its
+    MNIST validation digits redrawn as pen strokes on a canvas (pen.redraw), what the Draw tab
+    is sent."""
     images, labels = calibration_set(data_root)
-    data = load_mnist(data_root)
-    drawn = kept_redraw("pen-drawn-validation", data.val_images, VALIDATION_SEED)
-    return round(choose_temperature([(predict_logits(model, images), labels),
-                                     (predict_logits(model, drawn), data.val_labels)]), 4)
+    val_images, val_labels = images[:-CALIBRATION_STYLED], labels[:-CALIBRATION_STYLED]  # as calibration_set orders them
+    return [(images, labels), (kept_redraw("pen-drawn-validation", val_images, VALIDATION_SEED), val_labels)]
+
+
+def temperature_of(model: nn.Module, kinds: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+    """choose_temperature on held-out digits of a few kinds (calibration_kinds)."""
+    return round(choose_temperature([(predict_logits(model, images), labels) for images, labels in kinds]), 4)
 
 
 def calibrate_shipped(data_root: str | None = None) -> dict[str, float]:
@@ -148,11 +157,11 @@ def calibrate_shipped(data_root: str | None = None) -> dict[str, float]:
     from mnist_core.models import SPECS, build_model
     from mnist_core.weights import load_weights, save_weights, weights_path
 
-    temperatures = {}
+    temperatures, kinds = {}, calibration_kinds(data_root)
     for model_id in SPECS:
         model = build_model(model_id)
         metadata = load_weights(model, weights_path(model_id))
-        metadata["temperature"] = temperatures[model_id] = temperature_of(model, data_root)
+        metadata["temperature"] = temperatures[model_id] = temperature_of(model, kinds)
         save_weights(model, weights_path(model_id), metadata)
     return temperatures
 

@@ -34,7 +34,7 @@ MAX_BRUSH_FRACTION = 0.25  # brush <= this x the digit's size: thicker is an unr
 MAX_ROTATION = 12.0  # degrees
 INK_STYLES = ("black-on-transparent", "white-on-black", "black-on-white")  # the app sends the last
 # The seed MNIST's validation digits are redrawn with (no training uses it): a short retrain's check
-# before keeping (retrain.drawn_validation) and the networks' calibration (evaluate.temperature_of).
+# before keeping (retrain.drawn_validation) and the networks' calibration (evaluate.calibration_kinds).
 VALIDATION_SEED = 31_415
 
 

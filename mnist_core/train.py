@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.data import DataUnavailable, MnistData, augment, load_mnist, to_float
-from mnist_core.evaluate import accuracy, predict_logits, temperature_of
+from mnist_core.evaluate import accuracy, calibration_kinds, predict_logits, temperature_of
 from mnist_core.models import SPECS, Recipe, build_model, count_parameters, one_view
 from mnist_core.styles import with_styled_digits
 from mnist_core.weights import save_weights, weights_path
@@ -274,7 +274,8 @@ def main(argv: list[str] | None = None) -> None:
     test_accuracy = accuracy(model, data.test_images, data.test_labels, device=device)
     out = args.out or weights_path(args.model)
     metadata = weights_metadata(args.model, args.model, model, recipe, args.seed, result, test_accuracy)
-    metadata["temperature"] = temperature_of(model.cpu(), args.data_root)  # for calibrated confidences (reading.py)
+    # for calibrated confidences (reading.py)
+    metadata["temperature"] = temperature_of(model.cpu(), calibration_kinds(args.data_root))
     save_weights(model, out, metadata)
     print(f"{args.model}: {result.epochs:.2f} epochs in {result.elapsed_s:.0f}s on {device.type}, "
           f"val {result.val_accuracy:.4f}, test {test_accuracy:.4f}"
