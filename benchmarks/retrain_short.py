@@ -3,7 +3,7 @@ how fast the Draw tab still answers while it runs.
 
     MNIST_ROOT=../shared/data python benchmarks/retrain_short.py [--architecture ID] [--preset short|tutorial]
                                                                   [--epochs N] [--lr LR] [--train-size N] [--start S]
-                                                                  [--runs N]
+                                                                  [--runs N] [--cancel]
 
 It runs the preset exactly as the app does (mnist_core.retrain: one training thread, in
 the background, in a fresh process so MNIST is loaded as on a server's first run), while
@@ -14,7 +14,8 @@ user data folder is a fresh temporary one, so no user drawings are mixed in. Wit
 the same run again in the same process: what a server's later runs take (MNIST is then in
 memory). What runs compare with (the shipped network's answers) and the fine-tune's pen-drawn
 digits are kept on disk by any run before (mnist_core.data.kept_beside_mnist): delete
-<MNIST_ROOT>/MNIST/*.npy to time a first run ever.
+<MNIST_ROOT>/MNIST/*.npy to time a first run ever. --cancel presses Cancel at the run's first
+report (its starting network validated) and prints how long the result took to come after it.
 """
 
 from __future__ import annotations
@@ -74,12 +75,14 @@ def main() -> None:
     for name, kind in [("epochs", int), ("lr", float), ("train-size", int), ("start", str)]:
         parser.add_argument(f"--{name}", type=kind, help="instead of the preset's")
     parser.add_argument("--runs", type=int, default=1, help="the same run again, in the same process")
+    parser.add_argument("--cancel", action="store_true", help="cancel at the first report; time the answer")
     args = parser.parse_args()
 
     torch.set_num_threads(1)  # as app.py: one core answers, the other trains
     overrides = {k: v for k, v in vars(args).items() if k in ("epochs", "lr", "train_size", "start") and v is not None}
     settings = rt.preset(args.architecture, args.preset)
-    given = {k: v for k, v in vars(settings).items() if k != "remember"}  # not a setting a user gives
+    # remember and block_lr_scales are the preset's own, not settings a user gives: make_settings adds them
+    given = {k: v for k, v in vars(settings).items() if k not in ("remember", "block_lr_scales")}
     settings = rt.make_settings(**{**given, **overrides, "seed": args.seed, "use_user_samples": False})
     print(f"{args.preset} preset: {settings}")
     predictor = mnist_core.load_model(mnist_core.DEFAULT_MODEL if mnist_core.DEFAULT_MODEL in mnist_core.list_models()
@@ -97,13 +100,17 @@ def one_run(args: argparse.Namespace, settings: rt.RetrainSettings, predictor: t
     done = threading.Event()
     during: list[float] = []
     run: rt.Run | None = None
+    cancelled_at: float | None = None
 
     def train() -> None:
-        nonlocal run
+        nonlocal run, cancelled_at
         try:
-            for update in rt.retrain(settings):
+            for update in rt.retrain(settings, owner="benchmark"):
                 if isinstance(update, rt.Run):
                     run = update
+                elif args.cancel and cancelled_at is None:
+                    rt.cancel("benchmark")
+                    cancelled_at = time.perf_counter()
         finally:
             done.set()
 
@@ -114,6 +121,12 @@ def one_run(args: argparse.Namespace, settings: rt.RetrainSettings, predictor: t
         time.sleep(0.01)  # a user drawing: about 10 predictions a second at most, plus the work itself
     seconds = time.perf_counter() - start
     assert run is not None, "the run failed"
+    if cancelled_at is not None:
+        print(f"{args.architecture}: cancelled at its first report ({cancelled_at - start:.1f} s after Start); its "
+              f"result came {start + seconds - cancelled_at:.1f} s after Cancel (training {run.fit.elapsed_s:.1f} s, "
+              f"{run.fit.steps} step(s), validation {run.fit.val_accuracy:.2%})")
+        print(f"  Draw-tab prediction while it ran: {latency(during)}")
+        return
 
     print(f"{args.architecture}, {args.preset} retrain ({settings.start} weights, {settings.epochs} epoch(s), "
           f"{settings.train_size or 55_000} MNIST digits, {settings.optimizer} lr {settings.lr:g}, "

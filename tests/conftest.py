@@ -28,8 +28,8 @@ START_TIMEOUT_S = 180  # loading torch and every model on a busy 2-core machine
 # an answer has taken more than 5 s to arrive and the page more than 30 s to load.
 EXPECT_TIMEOUT_MS = 90_000
 BROWSER_TIMEOUT_MS = 120_000
-# A run that ends (done or cancelled) shows only once it has been read: 10,000 MNIST test digits,
-# three views each, and 5,000 pen-drawn ones (the first run of a server may redraw them too).
+# A run that ends shows only once it has been read: 10,000 MNIST test digits, three views each
+# (a cancelled run: only if kept), and 5,000 pen-drawn ones (the first run of a server may redraw them too).
 # With the largest network that took 48 s on an idle 2-core machine here, over 90 s in CI.
 RUN_READ_TIMEOUT_MS = 300_000
 SERVER_LOGS: dict[str, Path] = {}  # each server's URL -> its app.log, shown when a browser test on it fails

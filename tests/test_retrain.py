@@ -192,11 +192,16 @@ def test_a_cancelled_run_can_be_kept_or_thrown_away(data_dir: Path) -> None:
     assert kept.cancelled and thrown_away.cancelled and not kept.out_of_time
     assert kept.fit.steps < settings.train_size // settings.batch_size
     assert files_under(data_dir) == []  # nothing is written before the user keeps it
+    # checked on validation at once (the check before keeping), tested on MNIST only if kept
+    assert kept.per_digit and kept.fit.val_accuracy > 0
+    assert kept.test_accuracy is None and kept.confusion is None and not kept.mistakes
     model_id = rt.save_run(kept)
     del thrown_away
     assert files_under(data_dir) == [data_dir / "models" / f"{model_id}.safetensors"]
     assert mnist_core.list_models()[-1] == model_id
     assert mnist_core.model_info(model_id)["stopped"] == "cancelled"
+    assert 0.5 < kept.test_accuracy == mnist_core.model_info(model_id)["test_accuracy"]
+    assert kept.confusion.sum() == 10_000 and kept.confusion.trace() == round(kept.test_accuracy * 10_000)
     assert shipped_hashes() == before
 
 
@@ -543,6 +548,41 @@ def test_the_retrain_tab_trains_a_model_that_the_draw_tab_selects(page) -> None:
     expect(status).to_contain_text("Kept as")
     page.get_by_role("tab", name="Draw").click()
     expect(page.locator("#model input")).to_have_value(re.compile("made in the Retrain tab"))
+
+
+def test_a_cancelled_run_is_tested_when_it_is_kept_in_the_browser(page) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Retrain").click()
+    page.locator("#retrain-network input").click()
+    page.get_by_role("option", name="LeNet-5 (lenet5)").click()
+    expect(page.locator("#retrain-epochs input[type=number]")).to_have_value("2")  # its short preset
+    epochs = page.locator("#retrain-epochs input[type=number]")
+    epochs.fill("20")  # minutes of training: cancelled long before its end
+    epochs.press("Enter")
+    page.get_by_text("More settings").click()
+    page.get_by_label("MNIST training digits per epoch").fill("0")
+    page.get_by_label("Name (optional)").fill("cancelled, then kept")
+    page.get_by_role("button", name="Start").click()
+    status = page.locator("#retrain-status")
+    expect(status).to_contain_text("Training lenet5", timeout=WAIT_S * 1000)
+    page.get_by_role("button", name="Cancel").click()
+
+    # Answered from the validation digits, without the MNIST test: that is read only if it is kept.
+    expect(status).to_contain_text("Cancelled. MNIST validation accuracy so far", timeout=WAIT_S * 1000)
+    summary = page.locator("#retrain-summary")
+    expect(summary).to_contain_text("lenet5 cancelled after")
+    expect(summary).to_contain_text(re.compile(r"MNIST test \(10,000 digits, never trained on\)\s*– \(tested if kept\)"))
+    matrix = page.locator("#confusion [role=grid]")  # the confusion matrix: its heading row, and a row per digit
+    expect(matrix).to_have_attribute("aria-rowcount", "1")
+
+    page.get_by_role("button", name="Keep it as a new model").click()
+    expect(status).to_contain_text(re.compile(r"Kept as lenet5-\S+ \(MNIST test accuracy \d+\.\d%\)"),
+                                   timeout=WAIT_S * 1000)
+    expect(summary).to_contain_text(re.compile(r"MNIST test \(10,000 digits, never trained on\)\s*\d+\.\d%"))
+    expect(matrix).to_have_attribute("aria-rowcount", "11")
+    page.get_by_role("tab", name="Draw").click()
+    expect(page.locator("#model input")).to_have_value(re.compile("cancelled, then kept"))
 
 
 # What each plot draws: its visible lines (a path through two points or more, with a colour) and

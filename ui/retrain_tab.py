@@ -120,7 +120,7 @@ def _summary(run: rt.Run, request: Any = None) -> str:
         say("| MNIST validation (5,000 training-set digits held out) | {accuracy} |", request,
             accuracy=_percent(run.fit.val_accuracy)),
         say("| MNIST test (10,000 digits, never trained on) | **{accuracy}** |", request,
-            accuracy=_percent(run.test_accuracy)),
+            accuracy=say("– (tested if kept)", request) if run.test_accuracy is None else _percent(run.test_accuracy)),
     ]
     if u.trained or u.held_out:
         before = say("the shipped {network}", request, network=s.architecture)
@@ -184,7 +184,9 @@ def _confusion_columns(request: Any = None) -> list[str]:
     return [say("true ↓ / answer →", request)] + [str(d) for d in range(10)]
 
 
-def _confusion(run: rt.Run, request: Any = None) -> pd.io.formats.style.Styler:
+def _confusion(run: rt.Run, request: Any = None) -> pd.io.formats.style.Styler | pd.DataFrame:
+    if run.confusion is None:  # not tested (yet): a cancelled run
+        return pd.DataFrame(columns=_confusion_columns(request))
     table = pd.DataFrame([[str(digit), *row] for digit, row in enumerate(run.confusion.tolist())],
                          columns=_confusion_columns(request))
 
@@ -321,7 +323,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                 discard_button = gr.Button(t("Throw it away"))
             new_model = gr.Textbox(label=t("New model (select it in the Draw tab)"), interactive=False)
             with gr.Accordion(t("Confusion matrix and the test digits it gets wrong"), open=True):
-                confusion = gr.Dataframe(pd.DataFrame(columns=_confusion_columns()), interactive=False,
+                confusion = gr.Dataframe(pd.DataFrame(columns=_confusion_columns()), interactive=False, elem_id="confusion",
                                          label=t("MNIST test: true digit (rows) against the network's answer (columns)"))
                 mistakes = gr.Gallery(label=t("Test digits it gets wrong (true digit → its answer, confidence), "
                                               "most confident first"), columns=6,
@@ -407,7 +409,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                         shown_at = time.monotonic()
                         loss, accuracy = _curves(history, request)
                         if rt.stopping(owner_of(request)):
-                            text = say("**Stopping** at step {step} of {steps}; then it is tested on the MNIST test "
+                            text = say("**Stopping** at step {step} of {steps}; then it is checked on the validation "
                                        "digits and you can keep it or throw it away…", request,
                                        step=update.step, steps=update.total_steps)
                         elif update.step == 0:  # fit's first report: the starting network, validated
@@ -427,10 +429,10 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                 loss, accuracy = _curves(run.fit.history, request)
                 results = {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run, request),
                            confusion: _confusion(run, request), mistakes: _mistakes(run)}
-                if run.cancelled:
-                    yield {**results, status: say("Cancelled. MNIST test accuracy so far: **{accuracy}**. Keep this "
-                                                  "network or throw it away?", request,
-                                                  accuracy=f"{run.test_accuracy:.1%}"),
+                if run.cancelled:  # tested only if kept: Cancel is answered in seconds
+                    yield {**results, status: say("Cancelled. MNIST validation accuracy so far: **{accuracy}**. Keep "
+                                                  "this network (it is tested on the MNIST test digits first) or "
+                                                  "throw it away?", request, accuracy=f"{run.fit.val_accuracy:.1%}"),
                            keep_row: gr.Row(visible=True), pending: run}
                 elif run.worse_digits:  # not kept without asking
                     yield {**results, status: say("**Careful**: {worse}. MNIST test accuracy **{accuracy}**. Keep it "
@@ -467,16 +469,18 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         return gr.skip()
 
     def keep(run: rt.Run | None, request: gr.Request) -> tuple[Any, ...]:
+        """Save the run on show (a cancelled one is tested on MNIST first: half a minute) and show its test."""
         if run is None:
             gr.Warning(say("There is nothing to keep: train a network first.", request))
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return (gr.skip(),) * 7
         try:
             model_id = rt.save_run(run)
         except rt.RetrainError as error:
             gr.Warning(say(str(error), request))
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return (say("Kept as **{model}**, now in the Draw tab's list of networks.", request, model=model_id), model_id,
-                gr.Row(visible=False), None)
+            return (gr.skip(),) * 7
+        return (say("Kept as **{model}** (MNIST test accuracy **{accuracy}**), now in the Draw tab's list of networks.",
+                    request, model=model_id, accuracy=f"{run.test_accuracy:.1%}"), model_id, gr.Row(visible=False),
+                None, _summary(run, request), _confusion(run, request), _mistakes(run))
 
     def discard(request: gr.Request) -> tuple[Any, ...]:
         return say("Thrown away: nothing was saved.", request), "", gr.Row(visible=False), None
@@ -574,7 +578,8 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
     models_changed(trained)
     # Cancel answers at once; a waiting run leaves the line within a second, a training one stops after its step.
     cancel_button.click(cancel, None, status, concurrency_limit=None, **private)
-    models_changed(keep_button.click(keep, pending, [status, new_model, keep_row, pending], **private))
+    models_changed(keep_button.click(keep, pending, [status, new_model, keep_row, pending, summary, confusion, mistakes],
+                                     **private))
     discard_button.click(discard, None, [status, new_model, keep_row, pending], **private)
     delete_model_button.click(ask_to_delete, model_to_delete, [confirm_note, confirm_row], **private)
     keep_model_button.click(lambda: gr.Row(visible=False), None, confirm_row, **private)

@@ -172,15 +172,16 @@ ZH: dict[str, str] = {
     "server. Yours starts when it ends; **Cancel** takes it off the queue.":
         "**排队中。** 另一个训练正在运行（{running}）{more}；服务器上一次只运行一个训练。"
         "它结束后就轮到你；点**取消**可以退出排队。",
-    "**Stopping** at step {step} of {steps}; then it is tested on the MNIST test digits and you can keep it or "
-    "throw it away…": "**正在停止**，在第 {step} 步（共 {steps} 步）；然后在 MNIST 测试集上测试，你可以保存或丢弃它……",
+    "**Stopping** at step {step} of {steps}; then it is checked on the validation digits and you can keep it or "
+    "throw it away…": "**正在停止**，在第 {step} 步（共 {steps} 步）；然后在验证集上检查，你可以保存或丢弃它……",
     "Training {network}: it starts at {accuracy} validation accuracy…": "正在训练 {network}：起始验证准确率 {accuracy}……",
     "Trained: now testing it on the 10,000 MNIST test digits…": "训练完成：正在用 10,000 个 MNIST 测试数字测试……",
     "Training {network}: step {step} of {steps} ({share}), epoch {epoch} of {epochs}, loss {loss}, about {left} s "
     "left.": "正在训练 {network}：第 {step} 步，共 {steps} 步（{share}），第 {epoch} 轮，共 {epochs} 轮，"
              "损失 {loss}，大约还剩 {left} 秒。",
-    "Cancelled. MNIST test accuracy so far: **{accuracy}**. Keep this network or throw it away?":
-        "已取消。目前的 MNIST 测试准确率：**{accuracy}**。保存这个网络还是丢弃？",
+    "Cancelled. MNIST validation accuracy so far: **{accuracy}**. Keep this network (it is tested on the MNIST "
+    "test digits first) or throw it away?":
+        "已取消。目前的 MNIST 验证准确率：**{accuracy}**。保存这个网络（保存前先在 MNIST 测试集上测试）还是丢弃？",
     "**Careful**: {worse}. MNIST test accuracy **{accuracy}**. Keep it anyway, or throw it away?":
         "**注意**：{worse}。MNIST 测试准确率 **{accuracy}**。仍然保存，还是丢弃？",
     "Done: MNIST test accuracy **{accuracy}**. Saved as **{model}**, now in the Draw tab's list of networks.":
@@ -190,8 +191,10 @@ ZH: dict[str, str] = {
     "Cancelled: taken off the queue, it will not start.": "已取消：已退出排队，不会开始。",
     "You have no training running.": "你没有正在运行的训练。",
     "There is nothing to keep: train a network first.": "没有可保存的：请先训练一个网络。",
-    "Kept as **{model}**, now in the Draw tab's list of networks.": "已保存为 **{model}**，现在可以在“画图”页的网络列表中选择。",
+    "Kept as **{model}** (MNIST test accuracy **{accuracy}**), now in the Draw tab's list of networks.":
+        "已保存为 **{model}**（MNIST 测试准确率 **{accuracy}**），现在可以在“画图”页的网络列表中选择。",
     "Thrown away: nothing was saved.": "已丢弃：什么都没有保存。",
+    "– (tested if kept)": "–（保存时测试）",
     "Choose the model to delete first.": "请先选择要删除的模型。",
     "Delete **{model}** for good?": "永久删除 **{model}**？",
     "Deleted {model}.": "已删除 {model}。",
