@@ -330,7 +330,7 @@ class Run:
     out_of_time: bool
     per_digit: list[DigitChange] = dataclasses.field(default_factory=list)
     seconds: float = 0.0  # the whole run: loading, training, evaluating (not a test made when it is kept)
-    # MNIST test (see test_run): None until tested, which a cancelled run is only when kept.
+    # MNIST test (see read_mnist_test): None until tested, which a cancelled run is only when kept.
     test_accuracy: float | None = None
     confusion: torch.Tensor | None = None  # int64 [10, 10]: rows the true digit, columns the network's answer
     mistakes: list[Mistake] = dataclasses.field(default_factory=list)  # wrongly answered test digits, most confident first
@@ -663,16 +663,17 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     run = Run(s, model, result, user, temperature, cancelled=cancelled,
               out_of_time=result.stopped_early and not cancelled, per_digit=per_digit, workspace=job.workspace)
     if not cancelled:
-        test_run(run)
+        read_mnist_test(run)
     run.seconds = time.perf_counter() - start
     return run
 
 
-def test_run(run: Run) -> Run:
+def read_mnist_test(run: Run) -> Run:
     """Read MNIST's 10,000 test digits with the run's network: its test accuracy, confusion matrix
     and most confident mistakes. A run is tested when it ends, unless it was cancelled: then only
-    if it is kept (save_run), so that Cancel is answered in seconds. Three readings of each test
-    digit were most of the 66 s a cancelled default-network run took to answer on one slow core."""
+    if it is kept (save_run), so that Cancel is answered in seconds: three readings of each test
+    digit were most of the 73 s the default short retrain, cancelled at its first report, took to
+    answer on one slow core (30.6 s without them; benchmarks/retrain_short.py --cancel)."""
     if run.test_accuracy is not None:
         return run
     data = mnist()
@@ -791,11 +792,11 @@ def save_run(run: Run) -> str:
     Its name is "lenet5 · retrained 14:05" (the app adds the test accuracy) or the name
     the user gave. It goes into the run's workspace. Refuses (RetrainError) beyond the
     workspace's number of models or bytes, or when the disk cannot take it (nothing is
-    written then). A cancelled run is tested first (test_run): its file records its test accuracy.
+    written then). A cancelled run is tested first (read_mnist_test): its file records its test accuracy.
     """
     if run.model_id:
         return run.model_id
-    test_run(run)  # a cancelled run is tested now, before it is written
+    read_mnist_test(run)  # a cancelled run is tested now, before it is written
     s = run.settings
     now = datetime.datetime.now()
     with _save_lock:
