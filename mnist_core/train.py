@@ -31,7 +31,11 @@ from mnist_core.weights import save_weights, weights_path
 
 @dataclass
 class Progress:
-    """What the loop reports every `report_every` steps and at the end of each epoch."""
+    """What the loop reports after its first step, every `report_every` steps and at the end of each epoch.
+
+    The first step's report is where the curves start: a run cancelled within its first
+    `report_every` steps still has two points to draw a line through.
+    """
 
     step: int
     total_steps: int
@@ -147,8 +151,14 @@ def fit(
 
     def report(val: float | None) -> None:
         nonlocal loss_sum, correct, seen
-        progress = Progress(step, total_steps, step / steps_per_epoch, loss_sum / max(seen, 1),
-                            correct / max(seen, 1), val, time.perf_counter() - start)
+        if seen:
+            mean_loss, train_accuracy = loss_sum / seen, correct / seen
+        elif history:  # no step since the last report (a run stopped right after one): the same point, validated
+            mean_loss, train_accuracy = history[-1].loss, history[-1].train_accuracy
+        else:  # validate_first's, before any step: no training loss yet (the curves start at step 1)
+            mean_loss, train_accuracy = 0.0, 0.0
+        progress = Progress(step, total_steps, step / steps_per_epoch, mean_loss, train_accuracy, val,
+                            time.perf_counter() - start)
         history.append(progress)
         loss_sum, correct, seen = 0.0, 0, 0
         if on_progress:
@@ -185,7 +195,7 @@ def fit(
             loss_sum += loss.item() * len(y)
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(y)
-            if step % report_every == 0 and step % steps_per_epoch:
+            if (step == 1 or step % report_every == 0) and step % steps_per_epoch:
                 report(None)
             out_of_time = time_budget_s is not None and time.perf_counter() - start > time_budget_s
             if out_of_time or (should_stop and should_stop()):

@@ -565,11 +565,16 @@ def test_a_cancelled_run_is_tested_when_it_is_kept_in_the_browser(page) -> None:
     page.get_by_label("Name (optional)").fill("cancelled, then kept")
     page.get_by_role("button", name="Start").click()
     status = page.locator("#retrain-status")
-    expect(status).to_contain_text("Training lenet5", timeout=WAIT_S * 1000)
+    # Its first step's report (shown at once), long before the next one (step 300): cancelled early.
+    expect(status).to_contain_text("Training lenet5: step", timeout=WAIT_S * 1000)
     page.get_by_role("button", name="Cancel").click()
 
     # Answered from the validation digits, without the MNIST test: that is read only if it is kept.
     expect(status).to_contain_text("Cancelled. MNIST validation accuracy so far", timeout=WAIT_S * 1000)
+    # Its curves are drawn, across plots narrowed to what ran (a single loss point once drew nothing).
+    page.wait_for_function(f"() => {CURVES_DRAWN_AS_EXPECTED}", timeout=WAIT_S * 1000)
+    for plot in CURVES:  # each line runs across most of its plot (on a 20-epoch axis they were specks)
+        assert min(page.eval_on_selector(plot, LINE_WIDTHS)) > 0.5, plot
     summary = page.locator("#retrain-summary")
     expect(summary).to_contain_text("lenet5 cancelled after")
     expect(summary).to_contain_text(re.compile(r"MNIST test \(10,000 digits, never trained on\)\s*– \(tested if kept\)"))
@@ -585,14 +590,25 @@ def test_a_cancelled_run_is_tested_when_it_is_kept_in_the_browser(page) -> None:
     expect(page.locator("#model input")).to_have_value(re.compile("cancelled, then kept"))
 
 
-# What each plot draws: its visible lines (a path through two points or more, with a colour) and
-# its legend's entries. A plot can have axes and a legend title and still draw nothing.
+# What each plot draws: its visible lines (a path through two points or more, with a colour, at
+# least a pixel long) and its legend's entries. A plot can have axes and a legend title and still
+# draw nothing.
 DRAWN = """plot => ({
     lines: [...plot.querySelectorAll('path[aria-roledescription="line mark"]')].filter(
-        (p) => /^M[^M]*L/.test(p.getAttribute("d") || "") && !["", "none"].includes(getComputedStyle(p).stroke)).length,
+        (p) => /^M[^M]*L/.test(p.getAttribute("d") || "") && !["", "none"].includes(getComputedStyle(p).stroke)
+               && Math.max(p.getBBox().width, p.getBBox().height) >= 1).length,
     legend: [...plot.querySelectorAll(".role-legend-label text")].map((t) => t.textContent),
 })"""
+# Each drawn line's width as a share of its plot's (the svg's, legend included).
+LINE_WIDTHS = """plot => [...plot.querySelectorAll('path[aria-roledescription="line mark"]')].filter(
+    (p) => /^M[^M]*L/.test(p.getAttribute("d") || "")).map(
+    (p) => p.getBoundingClientRect().width / plot.querySelector("svg").getBoundingClientRect().width)"""
 CURVES = {"#loss-plot": ["training loss"], "#accuracy-plot": ["training (augmented batches)", "validation"]}
+CURVES_EXPECTED = {plot: {"lines": len(series), "legend": series} for plot, series in CURVES.items()}
+# Both plots drawn as expected, as a JavaScript condition for page.wait_for_function.
+CURVES_DRAWN_AS_EXPECTED = (f"JSON.stringify(Object.fromEntries({json.dumps(list(CURVES))}.map((plot) => "
+                            f"[plot, ({DRAWN})(document.querySelector(plot))]))) === "
+                            f"{json.dumps(json.dumps(CURVES_EXPECTED, separators=(',', ':')))}")
 
 
 def curves_drawn(page) -> dict[str, dict]:
@@ -626,7 +642,6 @@ def test_the_training_curves_draw_a_line_per_series_during_and_after_a_run(brows
 def curves_during_and_after_a_run(page) -> None:
     from playwright.sync_api import expect
 
-    expected = {plot: {"lines": len(series), "legend": series} for plot, series in CURVES.items()}
     page.get_by_role("tab", name="Retrain").click()
     page.locator("#retrain-network input").click()
     page.get_by_role("option", name="LeNet-5 (lenet5)").click()
@@ -648,16 +663,13 @@ def curves_during_and_after_a_run(page) -> None:
     expect(status).to_contain_text("Training lenet5: step", timeout=WAIT_S * 1000)
     # While it trains (the status says so in the same instant): both plots show every series.
     page.wait_for_function(
-        f"""() => {{
-            const status = document.querySelector("#retrain-status").textContent;
-            const drawn = {{}};
-            for (const plot of {json.dumps(list(CURVES))}) drawn[plot] = ({DRAWN})(document.querySelector(plot));
-            return status.includes("Training lenet5: step") && JSON.stringify(drawn) === {json.dumps(json.dumps(expected, separators=(",", ":")))};
-        }}""", timeout=WAIT_S * 1000)
+        f"""() => document.querySelector("#retrain-status").textContent.includes("Training lenet5: step")
+                  && {CURVES_DRAWN_AS_EXPECTED}""",
+        timeout=WAIT_S * 1000)
 
     # Kept, or (a short run can cost a digit more than a point) offered to keep: trained either way.
     expect(status).to_contain_text(re.compile("Done: MNIST test accuracy|Keep it anyway"), timeout=WAIT_S * 1000)
-    assert curves_drawn(page) == expected
+    assert curves_drawn(page) == CURVES_EXPECTED
 
 
 def test_a_model_file_that_does_not_fit_its_network_gets_a_clear_message(client: Client, tmp_path: Path,

@@ -405,7 +405,9 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                 if isinstance(update, Progress):
                     history.append(update)
                     left = rt.eta_s(update, settings)
-                    if time.monotonic() - shown_at >= PLOT_EVERY_S or update.val_accuracy is not None:
+                    # The first step's report is shown at once: training has begun, and the curves start.
+                    if (time.monotonic() - shown_at >= PLOT_EVERY_S or update.val_accuracy is not None
+                            or update.step == 1):
                         shown_at = time.monotonic()
                         loss, accuracy = _curves(history, request)
                         if rt.stopping(owner_of(request)):
@@ -417,6 +419,10 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                                        network=settings.architecture, accuracy=f"{update.val_accuracy:.1%}")
                         elif update.step == update.total_steps:
                             text = say("Trained: now testing it on the 10,000 MNIST test digits…", request)
+                        elif update.step == 1:  # no pace yet to say how long is left
+                            text = say("Training {network}: step 1 of {steps}, loss {loss}.", request,
+                                       network=settings.architecture, steps=update.total_steps,
+                                       loss=f"{update.loss:.3f}")
                         else:
                             text = say("Training {network}: step {step} of {steps} ({share}), epoch {epoch} of "
                                        "{epochs}, loss {loss}, about {left} s left.", request,
@@ -426,8 +432,12 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                         yield {status: text, loss_plot: loss, accuracy_plot: accuracy}
                     continue
                 run = update
+                # The x axis spans what ran: a run cancelled or out of time early fills the plots, too.
                 loss, accuracy = _curves(run.fit.history, request)
-                results = {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run, request),
+                ran = [0, max(run.fit.epochs, 1e-3)]
+                results = {loss_plot: gr.LinePlot(loss, x_lim=ran, **_plot_words(*LOSS_PLOT, request)),
+                           accuracy_plot: gr.LinePlot(accuracy, x_lim=ran, **_plot_words(*ACCURACY_PLOT, request)),
+                           summary: _summary(run, request),
                            confusion: _confusion(run, request), mistakes: _mistakes(run)}
                 if run.cancelled:  # tested only if kept: Cancel is answered in seconds
                     yield {**results, status: say("Cancelled. MNIST validation accuracy so far: **{accuracy}**. Keep "
