@@ -74,6 +74,14 @@ def _plot_words(series: list[str], title: str, y_title: str, request: Any = None
                 color_map={say(name, request): SERIES_COLOURS[name] for name in series})
 
 
+def _plots_over(history: list[Progress], epochs: float, request: Any = None) -> tuple[gr.LinePlot, gr.LinePlot]:
+    """The loss and accuracy plots of `history` on an x axis from 0 to `epochs`. A new x_lim also
+    makes the plots render afresh, from tables that name every series (see _table)."""
+    loss, accuracy = _curves(history, request)
+    return (gr.LinePlot(loss, x_lim=[0, epochs], **_plot_words(*LOSS_PLOT, request)),
+            gr.LinePlot(accuracy, x_lim=[0, epochs], **_plot_words(*ACCURACY_PLOT, request)))
+
+
 def _curve_plot(blank: pd.DataFrame, series: list[str], title: str, y_title: str, elem_id: str) -> gr.LinePlot:
     return gr.LinePlot(blank, x="epoch", y="value", color="series", height=260, elem_id=elem_id,
                        **_plot_words(series, title, y_title))
@@ -386,14 +394,11 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             gr.Warning(say(str(error), request))
             yield {status: say(str(error), request)}
             return
-        # The x axis spans the whole run, so the curves grow across it; a new x_lim also makes the
-        # plots render afresh, from blank tables that name every series (see _table).
-        blank_loss, blank_accuracy = _curves([], request)
+        # The x axis spans the whole run, so the curves grow across it.
+        blank_loss, blank_accuracy = _plots_over([], settings.epochs, request)
         yield {status: say("Starting: loading MNIST and your drawings…" if settings.use_user_samples
                            else "Starting: loading MNIST…", request),
-               loss_plot: gr.LinePlot(blank_loss, x_lim=[0, settings.epochs], **_plot_words(*LOSS_PLOT, request)),
-               accuracy_plot: gr.LinePlot(blank_accuracy, x_lim=[0, settings.epochs],
-                                          **_plot_words(*ACCURACY_PLOT, request)),
+               loss_plot: blank_loss, accuracy_plot: blank_accuracy,
                summary: "", keep_row: gr.Row(visible=False), new_model: "", pending: None}
         history: list[Progress] = []
         shown_at = 0.0
@@ -433,11 +438,8 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                     continue
                 run = update
                 # The x axis spans what ran: a run cancelled or out of time early fills the plots, too.
-                loss, accuracy = _curves(run.fit.history, request)
-                ran = [0, max(run.fit.epochs, 1e-3)]
-                results = {loss_plot: gr.LinePlot(loss, x_lim=ran, **_plot_words(*LOSS_PLOT, request)),
-                           accuracy_plot: gr.LinePlot(accuracy, x_lim=ran, **_plot_words(*ACCURACY_PLOT, request)),
-                           summary: _summary(run, request),
+                loss, accuracy = _plots_over(run.fit.history, max(run.fit.epochs, 1e-3), request)
+                results = {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run, request),
                            confusion: _confusion(run, request), mistakes: _mistakes(run)}
                 if run.cancelled:  # tested only if kept: Cancel is answered in seconds
                     yield {**results, status: say("Cancelled. MNIST validation accuracy so far: **{accuracy}**. Keep "
