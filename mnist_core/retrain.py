@@ -356,16 +356,23 @@ class Job:
     abandoned: bool = False  # nobody waits for the result any more
 
     def describe(self) -> str:
-        """E.g. "lenet5, 42% done, about 30 s left"."""
+        """E.g. "lenet5, 42% done, about 30 s left" ("lenet5, 0% done" before there is a pace)."""
         p = self.progress
         if p is None or not p.step:
             return f"{self.settings.architecture}, starting"
-        return f"{self.settings.architecture}, {p.step / p.total_steps:.0%} done, about {eta_s(p, self.settings):.0f} s left"
+        left = eta_s(p, self.settings)
+        if left is None:
+            return f"{self.settings.architecture}, {p.step / p.total_steps:.0%} done"
+        return f"{self.settings.architecture}, {p.step / p.total_steps:.0%} done, about {left:.0f} s left"
 
 
-def eta_s(p: Progress, settings: RetrainSettings) -> float:
-    """Seconds of training left: the pace so far, within the run's time limit."""
-    left = p.elapsed_s / max(p.step, 1) * (p.total_steps - p.step)
+def eta_s(p: Progress, settings: RetrainSettings) -> float | None:
+    """Seconds of training left: the pace since the first step, within the run's time limit; None
+    before a second step. (The first step is slower than the rest: paced from the start, a short
+    LeNet-5 retrain said "54 s left" at step 1 of a run whose training took 20 s.)"""
+    if p.first_step_s is None or p.step < 2:
+        return None
+    left = (p.elapsed_s - p.first_step_s) / (p.step - 1) * (p.total_steps - p.step)
     return max(0.0, min(left, min(settings.time_budget_s, TIME_CAP_S) - p.elapsed_s))
 
 
@@ -413,7 +420,8 @@ def _waiting() -> list[_Place]:
 def wait_estimate_s() -> float:
     """About how long until the slot is free for a run that joins the line now."""
     job = _current
-    now = (eta_s(job.progress, job.settings) if job and job.progress else TYPICAL_RUN_S) if job else 0.0
+    left = eta_s(job.progress, job.settings) if job and job.progress else None
+    now = (TYPICAL_RUN_S if left is None else left) if job else 0.0
     return now + TYPICAL_RUN_S * len(_waiting())
 
 

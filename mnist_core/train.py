@@ -44,6 +44,7 @@ class Progress:
     train_accuracy: float  # running accuracy on the (augmented) training batches since the last report
     val_accuracy: float | None  # set at the end of each epoch
     elapsed_s: float
+    first_step_s: float | None = None  # elapsed_s when the first step ended: the pace is measured from there
 
 
 @dataclass
@@ -148,6 +149,7 @@ def fit(
     history: list[Progress] = []
     step, stopped_early, val_accuracy = 0, False, 0.0
     loss_sum, correct, seen = 0.0, 0, 0
+    first_step_s: float | None = None  # before it: loading, the starting network's validation, warm-up
 
     def report(val: float | None) -> None:
         nonlocal loss_sum, correct, seen
@@ -158,7 +160,7 @@ def fit(
         else:  # validate_first's, before any step: no training loss yet (the curves start at step 1)
             mean_loss, train_accuracy = 0.0, 0.0
         progress = Progress(step, total_steps, step / steps_per_epoch, mean_loss, train_accuracy, val,
-                            time.perf_counter() - start)
+                            time.perf_counter() - start, first_step_s)
         history.append(progress)
         loss_sum, correct, seen = 0.0, 0, 0
         if on_progress:
@@ -192,6 +194,8 @@ def fit(
             if scheduler:
                 scheduler.step()
             step += 1
+            if step == 1:
+                first_step_s = time.perf_counter() - start
             loss_sum += loss.item() * len(y)
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(y)

@@ -137,6 +137,7 @@ def test_messages_mnist_core_fills_in_are_said_in_chinese() -> None:
     for message in [str(unreadable.value),
                     "Your training is already running (lenet5, 42% done, about 30 s left). Cancel it first to start "
                     "another.",
+                    "Your training is already running (lenet5, 1% done). Cancel it first to start another.",
                     "The server is busy: 3 runs wait for their turn behind the one training. Try again in about 60 s.",
                     "Your collection of drawings is full (500). Delete some in the Retrain tab to add more.",
                     str(pytest.raises(rt.RetrainError, rt.make_settings, "lenet5", epochs=0).value)]:

@@ -27,6 +27,7 @@ from mnist_core import user_samples as us
 from mnist_core.data import to_float
 from mnist_core.evaluate import predict_logits, words_hold
 from mnist_core.models import one_view
+from mnist_core.train import Progress
 from mnist_core.weights import WEIGHTS_DIR, read_metadata, save_weights
 from conftest import open_page, serve_app
 
@@ -111,6 +112,20 @@ def test_block_learning_rates_are_for_a_fine_tune_only() -> None:
 
 
 # --- User drawings ---------------------------------------------------------------
+
+
+def test_time_left_is_paced_from_the_first_step_not_from_the_start() -> None:
+    """The first step ended at 100 s; then 1 s a step. Paced from the start, the estimate at step 11
+    was ten times too long (and, at step 1, the time limit itself)."""
+    settings = rt.make_settings("lenet5", 2, time_budget_s=600)
+    at = lambda step, elapsed: Progress(step, 101, step / 50, 0.5, 0.9, None, elapsed, first_step_s=100.0)
+    assert rt.eta_s(at(1, 100.0), settings) is None  # one step: no pace yet
+    assert rt.eta_s(at(11, 110.0), settings) == pytest.approx(90.0)
+    assert rt.eta_s(at(11, 590.0), settings) == pytest.approx(10.0)  # within the time limit
+    job = rt.Job(settings, owner="me", stop=None, progress=at(1, 100.0))
+    assert job.describe() == "lenet5, 1% done"
+    job.progress = at(11, 110.0)
+    assert job.describe() == "lenet5, 11% done, about 90 s left"
 
 
 def test_user_samples_round_trip_through_the_imagefolder_layout(data_dir: Path, tmp_path: Path) -> None:
@@ -401,6 +416,9 @@ def test_retrain_streams_progress_and_predict_accepts_the_new_model(server: str,
     # First the network it starts from, validated (the curves' epoch 0), then the steps.
     assert training[0]["step"] == 0 and 0.9 < training[0]["val_accuracy"] <= 1
     assert training[1:] and all(0 < u["step"] <= u["total_steps"] for u in training[1:])
+    # Time left: none at the first step (no pace yet), then seconds within the run's time limit.
+    assert training[1]["step"] == 1 and training[1]["eta_s"] is None
+    assert training[2:] and all(0 <= u["eta_s"] <= rt.TIME_CAP_S for u in training[2:])
     done = updates[-1]
     model_id = done["model_id"]
     assert done["kept"] and 0.9 < done["test_accuracy"] <= 1

@@ -38,6 +38,10 @@ def test_training_lowers_loss_and_reports_progress(small_data: MnistData) -> Non
     assert result.val_accuracy > 0.85
     assert all(0 <= r.train_accuracy <= 1 for r in reports)
     assert not model.training
+    # The pace is measured from the end of the first step (retrain.eta_s), which every report carries.
+    first_step_s = reports[0].first_step_s
+    assert reports[0].step == 1 and first_step_s is not None and first_step_s <= reports[0].elapsed_s
+    assert all(r.first_step_s == first_step_s < r.elapsed_s for r in reports[1:])
 
 
 def test_training_is_deterministic_for_a_seed(small_data: MnistData) -> None:

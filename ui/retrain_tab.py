@@ -424,9 +424,9 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                                        network=settings.architecture, accuracy=f"{update.val_accuracy:.1%}")
                         elif update.step == update.total_steps:
                             text = say("Trained: now testing it on the 10,000 MNIST test digits…", request)
-                        elif update.step == 1:  # no pace yet to say how long is left
-                            text = say("Training {network}: step 1 of {steps}, loss {loss}.", request,
-                                       network=settings.architecture, steps=update.total_steps,
+                        elif left is None:  # the first step: no pace yet to say how long is left
+                            text = say("Training {network}: step {step} of {steps}, loss {loss}.", request,
+                                       network=settings.architecture, step=update.step, steps=update.total_steps,
                                        loss=f"{update.loss:.3f}")
                         else:
                             text = say("Training {network}: step {step} of {steps} ({share}), epoch {epoch} of "
@@ -662,9 +662,10 @@ def retrain_api(architecture: str, epochs: int, lr: float | None = None, batch_s
     takes the network's "short retrain" value: its shipped weights fine-tuned for
     `epochs` with augmentation and a one-cycle learning rate. `start` is "shipped" or
     "scratch"; `train_size` trains on only that many MNIST digits (0: all 55,000);
-    `time_budget_s` stops training early (at most 600). Streams {"status": "training", "step", ...} while it
-    trains, then {"status": "done", "model_id", "test_accuracy", "per_digit", ...}: the id that
-    /predict accepts. A network that reads any digit more than 1 point worse than the shipped one
+    `time_budget_s` stops training early (at most 600). Streams {"status": "training", "step",
+    "eta_s", ...} while it trains ("eta_s" null until a second step gives a pace), then
+    {"status": "done", "model_id", "test_accuracy", "per_digit", ...}: the id that /predict
+    accepts. A network that reads any digit more than 1 point worse than the shipped one
     ("per_digit": each digit's "before" and "after" on MNIST validation, "drawn_before" and
     "drawn_after" on the same digits drawn as pen strokes) is not saved unless `keep_if_worse`:
     then "kept" is false, "model_id" null and "worse_digits" lists them. Cancelling the call
@@ -682,7 +683,7 @@ def retrain_api(architecture: str, epochs: int, lr: float | None = None, batch_s
                 yield {"status": "training", "step": update.step, "total_steps": update.total_steps,
                        "epoch": round(update.epoch, 3), "loss": update.loss, "train_accuracy": update.train_accuracy,
                        "val_accuracy": update.val_accuracy, "elapsed_s": round(update.elapsed_s, 1),
-                       "eta_s": round(rt.eta_s(update, settings), 1)}
+                       "eta_s": None if (left := rt.eta_s(update, settings)) is None else round(left, 1)}
                 continue
             kept = keep_if_worse or not update.worse_digits
             model_id = rt.save_run(update) if kept else None

@@ -176,7 +176,7 @@ ZH: dict[str, str] = {
     "throw it away…": "**正在停止**，在第 {step} 步（共 {steps} 步）；然后在验证集上检查，你可以保存或丢弃它……",
     "Training {network}: it starts at {accuracy} validation accuracy…": "正在训练 {network}：起始验证准确率 {accuracy}……",
     "Trained: now testing it on the 10,000 MNIST test digits…": "训练完成：正在用 10,000 个 MNIST 测试数字测试……",
-    "Training {network}: step 1 of {steps}, loss {loss}.": "正在训练 {network}：第 1 步，共 {steps} 步，损失 {loss}。",
+    "Training {network}: step {step} of {steps}, loss {loss}.": "正在训练 {network}：第 {step} 步，共 {steps} 步，损失 {loss}。",
     "Training {network}: step {step} of {steps} ({share}), epoch {epoch} of {epochs}, loss {loss}, about {left} s "
     "left.": "正在训练 {network}：第 {step} 步，共 {steps} 步（{share}），第 {epoch} 轮，共 {epochs} 轮，"
              "损失 {loss}，大约还剩 {left} 秒。",
@@ -272,6 +272,7 @@ ZH: dict[str, str] = {
     # Messages mnist_core fills in (found by their template, see say)
     "{network}, starting": "{network}，正在开始",
     "{network}, {share} done, about {left} s left": "{network}，已完成 {share}，大约还剩 {left} 秒",
+    "{network}, {share} done": "{network}，已完成 {share}",
     "Your training is already running ({running}). Cancel it first to start another.":
         "你的训练已在运行（{running}）。请先取消它，再开始新的训练。",
     "Your training is already waiting for its turn. Cancel it first to start another.":
