@@ -356,7 +356,7 @@ class Job:
     abandoned: bool = False  # nobody waits for the result any more
 
     def describe(self) -> str:
-        """E.g. "lenet5, 42% done, about 30 s left" ("lenet5, 0% done" before there is a pace)."""
+        """E.g. "lenet5, 42% done, about 30 s left"; "lenet5, 1% done" at the first step (no pace yet)."""
         p = self.progress
         if p is None or not p.step:
             return f"{self.settings.architecture}, starting"

@@ -149,7 +149,7 @@ def fit(
     history: list[Progress] = []
     step, stopped_early, val_accuracy = 0, False, 0.0
     loss_sum, correct, seen = 0.0, 0, 0
-    first_step_s: float | None = None  # before it: loading, the starting network's validation, warm-up
+    first_step_s: float | None = None  # before it: the starting network's validation, a slow first step
 
     def report(val: float | None) -> None:
         nonlocal loss_sum, correct, seen

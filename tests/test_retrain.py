@@ -111,12 +111,9 @@ def test_block_learning_rates_are_for_a_fine_tune_only() -> None:
     assert dataclasses.replace(fine_tune, start="scratch").recipe().block_lr_scales == ()  # every layer learns
 
 
-# --- User drawings ---------------------------------------------------------------
-
-
 def test_time_left_is_paced_from_the_first_step_not_from_the_start() -> None:
     """The first step ended at 100 s; then 1 s a step. Paced from the start, the estimate at step 11
-    was ten times too long (and, at step 1, the time limit itself)."""
+    was ten times too long (and at step 1 all the time the limit leaves)."""
     settings = rt.make_settings("lenet5", 2, time_budget_s=600)
     at = lambda step, elapsed: Progress(step, 101, step / 50, 0.5, 0.9, None, elapsed, first_step_s=100.0)
     assert rt.eta_s(at(1, 100.0), settings) is None  # one step: no pace yet
@@ -126,6 +123,9 @@ def test_time_left_is_paced_from_the_first_step_not_from_the_start() -> None:
     assert job.describe() == "lenet5, 1% done"
     job.progress = at(11, 110.0)
     assert job.describe() == "lenet5, 11% done, about 90 s left"
+
+
+# --- User drawings ---------------------------------------------------------------
 
 
 def test_user_samples_round_trip_through_the_imagefolder_layout(data_dir: Path, tmp_path: Path) -> None:
