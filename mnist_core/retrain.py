@@ -360,10 +360,8 @@ class Job:
         p = self.progress
         if p is None or not p.step:
             return f"{self.settings.architecture}, starting"
-        left = eta_s(p, self.settings)
-        if left is None:
-            return f"{self.settings.architecture}, {p.step / p.total_steps:.0%} done"
-        return f"{self.settings.architecture}, {p.step / p.total_steps:.0%} done, about {left:.0f} s left"
+        done, left = f"{self.settings.architecture}, {p.step / p.total_steps:.0%} done", eta_s(p, self.settings)
+        return done if left is None else f"{done}, about {left:.0f} s left"
 
 
 def eta_s(p: Progress, settings: RetrainSettings) -> float | None:
@@ -420,8 +418,8 @@ def _waiting() -> list[_Place]:
 def wait_estimate_s() -> float:
     """About how long until the slot is free for a run that joins the line now."""
     job = _current
-    left = eta_s(job.progress, job.settings) if job and job.progress else None
-    now = (TYPICAL_RUN_S if left is None else left) if job else 0.0
+    left = eta_s(job.progress, job.settings) if job and job.progress else None  # None: no pace yet
+    now = 0.0 if job is None else TYPICAL_RUN_S if left is None else left
     return now + TYPICAL_RUN_S * len(_waiting())
 
 
