@@ -685,6 +685,10 @@ def curves_during_and_after_a_run(page) -> None:
         f"""() => document.querySelector("#retrain-status").textContent.includes("Training lenet5: step")
                   && {CURVES_DRAWN_AS_EXPECTED}""",
         timeout=WAIT_S * 1000)
+    # The loss is drawn from 0, how far it has to fall (an axis fitted to the run's first, lone point
+    # was a single tick of six decimals).
+    expect(page.locator("#loss-plot .role-axis[aria-label^='Y-axis']")).to_have_attribute(
+        "aria-label", re.compile(r"values from 0(\.0+)? to [\d.]*[1-9]"))
 
     # Kept, or (a short run can cost a digit more than a point) offered to keep: trained either way.
     expect(status).to_contain_text(re.compile("Done: MNIST test accuracy|Keep it anyway"), timeout=WAIT_S * 1000)

@@ -82,8 +82,9 @@ def _plots_over(history: list[Progress], epochs: float, request: Any = None) -> 
             gr.LinePlot(accuracy, x_lim=[0, epochs], **_plot_words(*ACCURACY_PLOT, request)))
 
 
-def _curve_plot(blank: pd.DataFrame, series: list[str], title: str, y_title: str, elem_id: str) -> gr.LinePlot:
-    return gr.LinePlot(blank, x="epoch", y="value", color="series", height=260, elem_id=elem_id,
+def _curve_plot(blank: pd.DataFrame, series: list[str], title: str, y_title: str, elem_id: str,
+                y_lim: list[float | None] | None = None) -> gr.LinePlot:
+    return gr.LinePlot(blank, x="epoch", y="value", color="series", height=260, elem_id=elem_id, y_lim=y_lim,
                        **_plot_words(series, title, y_title))
 
 
@@ -323,7 +324,9 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             status = gr.Markdown(t("Choose a network and press **Start**."), elem_id="retrain-status")
             with gr.Row():
                 blank_loss, blank_accuracy = _curves([])
-                loss_plot = _curve_plot(blank_loss, *LOSS_PLOT, "loss-plot")
+                # The loss from 0: how far it has to fall, and an axis of ticks from the first point
+                # on (an axis fitted to a run's first, lone point was a single tick of six decimals).
+                loss_plot = _curve_plot(blank_loss, *LOSS_PLOT, "loss-plot", y_lim=[0, None])
                 accuracy_plot = _curve_plot(blank_accuracy, *ACCURACY_PLOT, "accuracy-plot")
             summary = gr.Markdown(elem_id="retrain-summary")
             with gr.Row(visible=False) as keep_row:
