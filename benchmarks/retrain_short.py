@@ -15,7 +15,8 @@ the same run again in the same process: what a server's later runs take (MNIST i
 memory). What runs compare with (the shipped network's answers) and the fine-tune's pen-drawn
 digits are kept on disk by any run before (mnist_core.data.kept_beside_mnist): delete
 <MNIST_ROOT>/MNIST/*.npy to time a first run ever. --cancel presses Cancel at the run's first
-report (its starting network validated) and prints how long the result took to come after it.
+report (its starting network validated), prints how long the result took to come after it, then
+how long Keep then takes (the check before keeping and the MNIST test, skipped at Cancel).
 """
 
 from __future__ import annotations
@@ -124,8 +125,13 @@ def one_run(args: argparse.Namespace, settings: rt.RetrainSettings, predictor: t
     if cancelled_at is not None:
         print(f"{args.architecture}: cancelled at its first report ({cancelled_at - start:.1f} s after Start); its "
               f"result came {start + seconds - cancelled_at:.1f} s after Cancel (training {run.fit.elapsed_s:.1f} s, "
-              f"{run.fit.steps} step(s), validation {run.fit.val_accuracy:.2%})")
+              f"{run.fit.steps} step(s))")
         print(f"  Draw-tab prediction while it ran: {latency(during)}")
+        kept_at = time.perf_counter()
+        rt.read_mnist_test(run)  # what Keep then does before saving it: the check, and MNIST test
+        print(f"  Keep: checked and tested in {time.perf_counter() - kept_at:.1f} s (validation "
+              f"{run.fit.val_accuracy:.2%}, test {run.test_accuracy:.2%}, "
+              f"{len(run.worse_digits)} digit(s) worse)")
         return
 
     print(f"{args.architecture}, {args.preset} retrain ({settings.start} weights, {settings.epochs} epoch(s), "

@@ -328,11 +328,15 @@ class Run:
     model: nn.Module
     fit: FitResult
     user: UserScores
-    temperature: float  # see evaluate.choose_temperature
     cancelled: bool
     out_of_time: bool
+    # The user's drawings it trained on and held out (images, labels, images, labels), as they were.
+    drawings: tuple[torch.Tensor, ...] = ()
+    # Set by check (the check before keeping), which a cancelled run gets only when kept.
+    checked: bool = False
+    temperature: float = 1.0  # see evaluate.choose_temperature
     per_digit: list[DigitChange] = dataclasses.field(default_factory=list)
-    seconds: float = 0.0  # the whole run: loading, training, evaluating (not a test made when it is kept)
+    seconds: float = 0.0  # the whole run: loading, training, evaluating (not a check or test made when it is kept)
     # MNIST test (see read_mnist_test): None until tested, which a cancelled run is only when kept.
     test_accuracy: float | None = None
     confusion: torch.Tensor | None = None  # int64 [10, 10]: rows the true digit, columns the network's answer
@@ -621,8 +625,6 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
         held_x, held_y = load_user_samples(job.workspace)  # none trained on: every one is a fair test
     weight = user_sample_weight(len(train_x), len(data.train_images))
     user = UserScores(weight, len(train_x), len(held_x))
-    before: list[float | None] = [None] * 10
-    drawn_before: list[float | None] = [None] * 10
     shipped = None
     start_accuracy: bool | float = True  # fit measures the starting network's validation accuracy...
     if shipped_path.exists():
@@ -630,7 +632,6 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
         user.trained_before = _accuracy(shipped, train_x, train_y)
         user.held_out_before = _accuracy(shipped, held_x, held_y)
         shipped_logits = shipped_val_logits(s.architecture, shipped_path.stat().st_mtime_ns)
-        before = _per_digit(shipped_logits, data.val_labels)
         if s.start == "shipped":  # ... unless it is the shipped one, measured already
             start_accuracy = (shipped_logits.argmax(1) == data.val_labels).float().mean().item()
 
@@ -650,41 +651,55 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     if job.abandoned:
         return None
     model.cpu().eval()
-
-    # Its temperature, for calibrated confidences (reading.py), and each digit's accuracy (the check
-    # before keeping): both from fit's last pass over the validation digits, made with these weights.
-    # The same digits drawn as pen strokes serve both too, read once (see shipped_drawn_logits).
-    val_logits = result.val_logits if result.val_logits is not None else predict_logits(model, data.val_images)
-    drawn_logits = predict_logits(model, drawn_validation(), one_reading=True)
-    temperature = round(choose_temperature([(val_logits, data.val_labels), (drawn_logits, data.val_labels)]), 4)
-    user.trained_after = _accuracy(model, train_x, train_y)
-    user.held_out_after = _accuracy(model, held_x, held_y)
-    after = _per_digit(val_logits, data.val_labels)
-    if shipped is not None:  # after training, not before: the curves start at once on a server's first run
-        drawn_before = _per_digit(shipped_drawn_logits(s.architecture, shipped_path.stat().st_mtime_ns),
-                                  data.val_labels)
-        drawn_after = _per_digit(drawn_logits, data.val_labels)
-    else:
-        drawn_after = [None] * 10
-    per_digit = [DigitChange(d, before[d], after[d], drawn_before[d], drawn_after[d]) for d in range(10)]
-
     cancelled = job.stop.is_set()
-    run = Run(s, model, result, user, temperature, cancelled=cancelled,
-              out_of_time=result.stopped_early and not cancelled, per_digit=per_digit, workspace=job.workspace)
-    if not cancelled:
-        read_mnist_test(run)
+    run = Run(s, model, result, user, cancelled=cancelled, out_of_time=result.stopped_early and not cancelled,
+              workspace=job.workspace, drawings=(train_x, train_y, held_x, held_y))
+    if not cancelled:  # a cancelled run is checked and tested only if kept (save_run): Cancel is answered at once
+        read_mnist_test(check(run))
     run.seconds = time.perf_counter() - start
+    return run
+
+
+def check(run: Run) -> Run:
+    """The check before keeping: the run's network against the shipped one it is compared with,
+    digit by digit, on MNIST validation and on the same digits drawn as pen strokes (read once,
+    see shipped_drawn_logits); its temperature, for calibrated confidences (reading.py), from
+    both; and its accuracy on the user's drawings. Made when a run ends, unless it was
+    cancelled: then only if it is kept (save_run). Its validation pass was most of the 45 s the
+    default short retrain took to answer a Cancel at its first report (benchmarks/retrain_short.py
+    --cancel, 2 cores)."""
+    if run.checked:
+        return run
+    s, model, data = run.settings, run.model, mnist()
+    val_logits = run.fit.val_logits if run.fit.val_logits is not None else predict_logits(model, data.val_images)
+    run.fit.val_accuracy = (val_logits.argmax(1) == data.val_labels).float().mean().item()
+    drawn_logits = predict_logits(model, drawn_validation(), one_reading=True)
+    run.temperature = round(choose_temperature([(val_logits, data.val_labels), (drawn_logits, data.val_labels)]), 4)
+    train_x, train_y, held_x, held_y = run.drawings
+    run.user.trained_after = _accuracy(model, train_x, train_y)
+    run.user.held_out_after = _accuracy(model, held_x, held_y)
+    after = _per_digit(val_logits, data.val_labels)
+    before = drawn_before = drawn_after = [None] * 10
+    shipped_path = weights_path(s.architecture)
+    if shipped_path.exists():
+        version = shipped_path.stat().st_mtime_ns
+        before = _per_digit(shipped_val_logits(s.architecture, version), data.val_labels)
+        drawn_before = _per_digit(shipped_drawn_logits(s.architecture, version), data.val_labels)
+        drawn_after = _per_digit(drawn_logits, data.val_labels)
+    run.per_digit = [DigitChange(d, before[d], after[d], drawn_before[d], drawn_after[d]) for d in range(10)]
+    run.checked = True
     return run
 
 
 def read_mnist_test(run: Run) -> Run:
     """Read MNIST's 10,000 test digits with the run's network: its test accuracy, confusion matrix
-    and most confident mistakes. A run is tested when it ends, unless it was cancelled: then only
-    if it is kept (save_run), so that Cancel is answered in seconds: three readings of each test
-    digit were most of the 73 s the default short retrain, cancelled at its first report, took to
-    answer on one slow core (30.6 s without them; benchmarks/retrain_short.py --cancel)."""
+    and most confident mistakes, after its check (see check). A run is tested when it ends, unless
+    it was cancelled: then only if it is kept (save_run), so that Cancel is answered at once (three
+    readings of each test digit were most of the 73 s the default short retrain, cancelled at its
+    first report, once took to answer on one slow core; benchmarks/retrain_short.py --cancel)."""
     if run.test_accuracy is not None:
         return run
+    check(run)  # its temperature first
     data = mnist()
     logits = predict_logits(run.model, data.test_images)
     probabilities = (logits / run.temperature).softmax(1)  # the mistakes' confidences, as the Draw tab would show them
@@ -801,11 +816,11 @@ def save_run(run: Run) -> str:
     Its name is "lenet5 · retrained 14:05" (the app adds the test accuracy) or the name
     the user gave. It goes into the run's workspace. Refuses (RetrainError) beyond the
     workspace's number of models or bytes, or when the disk cannot take it (nothing is
-    written then). A cancelled run is tested first (read_mnist_test): its file records its test accuracy.
+    written then). A cancelled run is checked and tested first (read_mnist_test): its file records both.
     """
     if run.model_id:
         return run.model_id
-    read_mnist_test(run)  # a cancelled run is tested now, before it is written
+    read_mnist_test(run)  # a cancelled run is checked and tested now, before it is written
     s = run.settings
     now = datetime.datetime.now()
     with _save_lock:

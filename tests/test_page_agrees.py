@@ -355,8 +355,8 @@ def test_start_twice_cancel_at_once_and_a_queued_run(browser: Browser, server: t
         expect(a.get_by_role("button", name="Keep it as a new model")).to_be_visible()
         assert epochs_trained(a) < 20  # stopped long before the end
 
-        # The slot is free again, and b's cancelled wait is not in the way (LeNet-5: its check after
-        # Cancel takes a second, the default network's half a minute).
+        # The slot is free again, and b's cancelled wait is not in the way (LeNet-5: its steps are
+        # short, so it is cancelled within seconds).
         start_a_long_run(b, "LeNet-5 (lenet5)")
         expect(status_b).to_contain_text("Training lenet5")
         b.get_by_role("button", name="Cancel").click()

@@ -207,10 +207,13 @@ def test_a_cancelled_run_can_be_kept_or_thrown_away(data_dir: Path) -> None:
     assert kept.cancelled and thrown_away.cancelled and not kept.out_of_time
     assert kept.fit.steps < settings.train_size // settings.batch_size
     assert files_under(data_dir) == []  # nothing is written before the user keeps it
-    # checked on validation at once (the check before keeping), tested on MNIST only if kept
-    assert kept.per_digit and kept.fit.val_accuracy > 0
+    # Checked (validation, digit by digit) and tested on MNIST only if kept: Cancel is answered at once.
+    assert not kept.checked and not kept.per_digit and kept.fit.val_accuracy is None
     assert kept.test_accuracy is None and kept.confusion is None and not kept.mistakes
     model_id = rt.save_run(kept)
+    assert kept.checked and len(kept.per_digit) == 10 and kept.fit.val_accuracy > 0.5
+    info = mnist_core.model_info(model_id)
+    assert info["val_accuracy"] == kept.fit.val_accuracy and len(info["per_digit_validation"]) == 10
     del thrown_away
     assert files_under(data_dir) == [data_dir / "models" / f"{model_id}.safetensors"]
     assert mnist_core.list_models()[-1] == model_id
@@ -588,22 +591,34 @@ def test_a_cancelled_run_is_tested_when_it_is_kept_in_the_browser(page) -> None:
     expect(status).to_contain_text("Training lenet5: step", timeout=WAIT_S * 1000)
     page.get_by_role("button", name="Cancel").click()
 
-    # Answered from the validation digits, without the MNIST test: that is read only if it is kept.
-    expect(status).to_contain_text("Cancelled. MNIST validation accuracy so far", timeout=WAIT_S * 1000)
-    # Its curves are drawn, across plots narrowed to what ran (a single loss point once drew nothing).
-    page.wait_for_function(f"() => {CURVES_DRAWN_AS_EXPECTED}", timeout=WAIT_S * 1000)
+    # Answered at once: checked against the shipped network and tested on MNIST only if it is kept.
+    expect(status).to_contain_text(re.compile(r"Cancelled after \d+ step\(s\)\. Keep what it learnt"),
+                                   timeout=WAIT_S * 1000)
+    # Its curves are drawn, across plots narrowed to what ran (a single loss point once drew nothing):
+    # the training loss and accuracy; not the validation, which starts at step 0 and is not measured
+    # again unless the network is kept.
+    page.wait_for_function(f"() => {curves_drawn_as(CANCELLED_CURVES)}", timeout=WAIT_S * 1000)
     for plot in CURVES:  # each line runs across its plot (on the 20-epoch axis they were specks: 0.04%)
         assert min(page.eval_on_selector(plot, LINE_WIDTHS)) > 0.3, plot
     summary = page.locator("#retrain-summary")
     expect(summary).to_contain_text("lenet5 cancelled after")
+    expect(summary).to_contain_text(re.compile(r"MNIST validation \(5,000 training-set digits held out\)\s*"
+                                               r"– \(checked if kept\)"))
     expect(summary).to_contain_text(re.compile(r"MNIST test \(10,000 digits, never trained on\)\s*– \(tested if kept\)"))
+    expect(summary).not_to_contain_text("Each digit")  # no per-digit check yet
     matrix = page.locator("#confusion [role=grid]")  # the confusion matrix: its heading row, and a row per digit
     expect(matrix).to_have_attribute("aria-rowcount", "1")
 
     page.get_by_role("button", name="Keep it as a new model").click()
+    # Checked and tested first: kept, or (a digit read worse) asked again.
+    expect(status).to_contain_text(re.compile(r"Kept as lenet5-|Careful"), timeout=WAIT_S * 1000)
+    if "Careful" in status.inner_text():
+        page.get_by_role("button", name="Keep it as a new model").click()
     expect(status).to_contain_text(re.compile(r"Kept as lenet5-\S+ \(MNIST test accuracy \d+\.\d%\)"),
                                    timeout=WAIT_S * 1000)
+    expect(summary).to_contain_text(re.compile(r"MNIST validation \(5,000 training-set digits held out\)\s*\d+\.\d%"))
     expect(summary).to_contain_text(re.compile(r"MNIST test \(10,000 digits, never trained on\)\s*\d+\.\d%"))
+    expect(summary).to_contain_text("Each digit, the shipped lenet5 → this network")
     expect(matrix).to_have_attribute("aria-rowcount", "11")
     page.get_by_role("tab", name="Draw").click()
     expect(page.locator("#model input")).to_have_value(re.compile("cancelled, then kept"))
@@ -624,10 +639,17 @@ LINE_WIDTHS = """plot => [...plot.querySelectorAll('path[aria-roledescription="l
     (p) => p.getBoundingClientRect().width / plot.querySelector("svg").getBoundingClientRect().width)"""
 CURVES = {"#loss-plot": ["training loss"], "#accuracy-plot": ["training (augmented batches)", "validation"]}
 CURVES_EXPECTED = {plot: {"lines": len(series), "legend": series} for plot, series in CURVES.items()}
-# Both plots drawn as expected, as a JavaScript condition for page.wait_for_function.
-CURVES_DRAWN_AS_EXPECTED = (f"JSON.stringify(Object.fromEntries({json.dumps(list(CURVES))}.map((plot) => "
-                            f"[plot, ({DRAWN})(document.querySelector(plot))]))) === "
-                            f"{json.dumps(json.dumps(CURVES_EXPECTED, separators=(',', ':')))}")
+CANCELLED_CURVES = {**CURVES_EXPECTED, "#accuracy-plot": {**CURVES_EXPECTED["#accuracy-plot"], "lines": 1}}
+
+
+def curves_drawn_as(expected: dict[str, dict]) -> str:
+    """Both plots drawn as `expected`, as a JavaScript condition for page.wait_for_function."""
+    return (f"JSON.stringify(Object.fromEntries({json.dumps(list(CURVES))}.map((plot) => "
+            f"[plot, ({DRAWN})(document.querySelector(plot))]))) === "
+            f"{json.dumps(json.dumps(expected, separators=(',', ':')))}")
+
+
+CURVES_DRAWN_AS_EXPECTED = curves_drawn_as(CURVES_EXPECTED)
 
 
 def curves_drawn(page) -> dict[str, dict]:

@@ -64,15 +64,22 @@ def test_cancel_stops_within_a_step(small_data: MnistData) -> None:
 
     result = fit(build_model("lenet5"), QUICK, small_data, should_stop=should_stop)
     assert result.stopped_early and result.steps == 10
-    assert result.history[-1].val_accuracy is not None, "a cancelled run is still validated"
+    # Not validated: its caller validates it if it keeps it (Cancel is answered at once).
+    assert result.val_accuracy is None and result.val_logits is None
+    assert all(r.val_accuracy is None for r in result.history)
     trained = [(r.step, r.loss > 0, r.train_accuracy > 0) for r in result.history]
     assert trained == [(1, True, True), (10, True, True)], "cancelled before its first report, it still has a curve"
+    [only] = fit(build_model("lenet5"), QUICK, small_data, should_stop=lambda: True).history
+    assert only.step == 1 and only.loss > 0, "stopped right after a report: no second point"
 
 
 def test_a_run_stopped_right_after_a_report_repeats_that_point(small_data: MnistData) -> None:
-    """Stopped at step 1: the last report has no step of its own, and must not read as a loss of 0."""
-    first, last = fit(build_model("lenet5"), QUICK, small_data, should_stop=lambda: True).history
+    """Out of time at step 1: the last report, validated, has no step of its own, and must not
+    read as a loss of 0."""
+    result = fit(build_model("lenet5"), QUICK, small_data, time_budget_s=0.0)
+    first, last = result.history
     assert first.step == last.step == 1 and first.val_accuracy is None and last.val_accuracy is not None
+    assert last.loss == first.loss > 0 and result.val_accuracy == last.val_accuracy
     assert last.loss == first.loss > 0 and last.train_accuracy == first.train_accuracy
 
 

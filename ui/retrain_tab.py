@@ -127,7 +127,8 @@ def _summary(run: rt.Run, request: Any = None) -> str:
         say("| | accuracy |", request),
         "| --- | ---: |",
         say("| MNIST validation (5,000 training-set digits held out) | {accuracy} |", request,
-            accuracy=_percent(run.fit.val_accuracy)),
+            accuracy=say("– (checked if kept)", request) if run.fit.val_accuracy is None
+            else _percent(run.fit.val_accuracy)),
         say("| MNIST test (10,000 digits, never trained on) | **{accuracy}** |", request,
             accuracy=say("– (tested if kept)", request) if run.test_accuracy is None else _percent(run.test_accuracy)),
     ]
@@ -187,6 +188,12 @@ def _worse_words(run: rt.Run, request: Any = None) -> str:
     digits = say(" and ", request).join(str(c.digit) for c in worse)
     return say("it reads {digits} worse than the shipped {network} it is compared with ({changes})",
                request, digits=digits, network=run.settings.architecture, changes="; ".join(where))
+
+
+def _careful(run: rt.Run, request: Any = None) -> str:
+    """The status of a run that reads a digit worse: not kept without asking."""
+    return say("**Careful**: {worse}. MNIST test accuracy **{accuracy}**. Keep it anyway, or throw it away?", request,
+               worse=_worse_words(run, request), accuracy=f"{run.test_accuracy:.1%}")
 
 
 def _confusion_columns(request: Any = None) -> list[str]:
@@ -444,16 +451,14 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                 loss, accuracy = _plots_over(run.fit.history, max(run.fit.epochs, 1e-3), request)
                 results = {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run, request),
                            confusion: _confusion(run, request), mistakes: _mistakes(run)}
-                if run.cancelled:  # tested only if kept: Cancel is answered in seconds
-                    yield {**results, status: say("Cancelled. MNIST validation accuracy so far: **{accuracy}**. Keep "
-                                                  "this network (it is tested on the MNIST test digits first) or "
-                                                  "throw it away?", request, accuracy=f"{run.fit.val_accuracy:.1%}"),
+                if run.cancelled:  # checked and tested only if kept: Cancel is answered at once
+                    yield {**results, status: say("Cancelled after {steps} step(s). Keep what it learnt (it is "
+                                                  "checked against the shipped network and tested on the MNIST test "
+                                                  "digits first, a minute or two), or throw it away?", request,
+                                                  steps=run.fit.steps),
                            keep_row: gr.Row(visible=True), pending: run}
                 elif run.worse_digits:  # not kept without asking
-                    yield {**results, status: say("**Careful**: {worse}. MNIST test accuracy **{accuracy}**. Keep it "
-                                                  "anyway, or throw it away?", request,
-                                                  worse=_worse_words(run, request), accuracy=f"{run.test_accuracy:.1%}"),
-                           keep_row: gr.Row(visible=True), pending: run}
+                    yield {**results, status: _careful(run, request), keep_row: gr.Row(visible=True), pending: run}
                 else:
                     model_id = rt.save_run(run)
                     yield {**results, new_model: model_id, pending: None,
@@ -483,19 +488,33 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         gr.Info(say("You have no training running.", request))
         return gr.skip()
 
-    def keep(run: rt.Run | None, request: gr.Request) -> tuple[Any, ...]:
-        """Save the run on show (a cancelled one is tested on MNIST first: half a minute) and show its test."""
+    def keep(run: rt.Run | None, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        """Save the run on show and show its test. A cancelled one is checked and tested first (a
+        minute or two; the buttons are hidden meanwhile), and is not kept without asking again
+        when it reads a digit worse. Outputs: [status, new_model, keep_row, pending, summary,
+        confusion, mistakes]."""
         if run is None:
             gr.Warning(say("There is nothing to keep: train a network first.", request))
-            return (gr.skip(),) * 7
+            yield (gr.skip(),) * 7
+            return
         try:
+            if not run.checked:
+                yield (say("Checking it against the shipped {network}, then testing it on the 10,000 MNIST test "
+                           "digits…", request, network=run.settings.architecture),
+                       gr.skip(), gr.Row(visible=False), *(gr.skip(),) * 4)
+                rt.read_mnist_test(run)  # checked first
+                if run.worse_digits:
+                    yield (_careful(run, request), gr.skip(), gr.Row(visible=True), run, _summary(run, request),
+                           _confusion(run, request), _mistakes(run))
+                    return
             model_id = rt.save_run(run)
         except rt.RetrainError as error:
             gr.Warning(say(str(error), request))
-            return (gr.skip(),) * 7
-        return (say("Kept as **{model}** (MNIST test accuracy **{accuracy}**), now in the Draw tab's list of networks.",
-                    request, model=model_id, accuracy=f"{run.test_accuracy:.1%}"), model_id, gr.Row(visible=False),
-                None, _summary(run, request), _confusion(run, request), _mistakes(run))
+            yield (gr.skip(), gr.skip(), gr.Row(visible=True), *(gr.skip(),) * 4)
+            return
+        yield (say("Kept as **{model}** (MNIST test accuracy **{accuracy}**), now in the Draw tab's list of networks.",
+                   request, model=model_id, accuracy=f"{run.test_accuracy:.1%}"), model_id, gr.Row(visible=False),
+               None, _summary(run, request), _confusion(run, request), _mistakes(run))
 
     def discard(request: gr.Request) -> tuple[Any, ...]:
         return say("Thrown away: nothing was saved.", request), "", gr.Row(visible=False), None

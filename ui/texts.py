@@ -180,9 +180,10 @@ ZH: dict[str, str] = {
     "Training {network}: step {step} of {steps} ({share}), epoch {epoch} of {epochs}, loss {loss}, about {left} s "
     "left.": "正在训练 {network}：第 {step} 步，共 {steps} 步（{share}），第 {epoch} 轮，共 {epochs} 轮，"
              "损失 {loss}，大约还剩 {left} 秒。",
-    "Cancelled. MNIST validation accuracy so far: **{accuracy}**. Keep this network (it is tested on the MNIST "
-    "test digits first) or throw it away?":
-        "已取消。目前的 MNIST 验证准确率：**{accuracy}**。保存这个网络（保存前先在 MNIST 测试集上测试）还是丢弃？",
+    "Cancelled after {steps} step(s). Keep what it learnt (it is checked against the shipped network and tested "
+    "on the MNIST test digits first, a minute or two), or throw it away?":
+        "已在第 {steps} 步后取消。保存目前学到的（保存前先与自带网络逐个数字比较，并在 MNIST 测试集上测试，"
+        "需要一两分钟），还是丢弃？",
     "**Careful**: {worse}. MNIST test accuracy **{accuracy}**. Keep it anyway, or throw it away?":
         "**注意**：{worse}。MNIST 测试准确率 **{accuracy}**。仍然保存，还是丢弃？",
     "Done: MNIST test accuracy **{accuracy}**. Saved as **{model}**, now in the Draw tab's list of networks.":
@@ -196,6 +197,9 @@ ZH: dict[str, str] = {
         "已保存为 **{model}**（MNIST 测试准确率 **{accuracy}**），现在可以在“画图”页的网络列表中选择。",
     "Thrown away: nothing was saved.": "已丢弃：什么都没有保存。",
     "– (tested if kept)": "–（保存时测试）",
+    "– (checked if kept)": "–（保存时检查）",
+    "Checking it against the shipped {network}, then testing it on the 10,000 MNIST test digits…":
+        "正在与自带的 {network} 逐个数字比较，然后用 10,000 个 MNIST 测试数字测试……",
     "Choose the model to delete first.": "请先选择要删除的模型。",
     "Delete **{model}** for good?": "永久删除 **{model}**？",
     "Deleted {model}.": "已删除 {model}。",
