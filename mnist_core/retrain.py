@@ -673,6 +673,8 @@ def check(run: Run) -> Run:
     s, model, data = run.settings, run.model, mnist()
     val_logits = run.fit.val_logits if run.fit.val_logits is not None else predict_logits(model, data.val_images)
     run.fit.val_accuracy = (val_logits.argmax(1) == data.val_labels).float().mean().item()
+    if run.fit.history and run.fit.history[-1].val_accuracy is None:  # cancelled: its curve ends here too
+        run.fit.history[-1] = dataclasses.replace(run.fit.history[-1], val_accuracy=run.fit.val_accuracy)
     drawn_logits = predict_logits(model, drawn_validation(), one_reading=True)
     run.temperature = round(choose_temperature([(val_logits, data.val_labels), (drawn_logits, data.val_labels)]), 4)
     train_x, train_y, held_x, held_y = run.drawings

@@ -209,9 +209,11 @@ def test_a_cancelled_run_can_be_kept_or_thrown_away(data_dir: Path) -> None:
     assert files_under(data_dir) == []  # nothing is written before the user keeps it
     # Checked (validation, digit by digit) and tested on MNIST only if kept: Cancel is answered at once.
     assert not kept.checked and not kept.per_digit and kept.fit.val_accuracy is None
+    assert kept.fit.history[-1].val_accuracy is None
     assert kept.test_accuracy is None and kept.confusion is None and not kept.mistakes
     model_id = rt.save_run(kept)
     assert kept.checked and len(kept.per_digit) == 10 and kept.fit.val_accuracy > 0.5
+    assert kept.fit.history[-1].val_accuracy == kept.fit.val_accuracy  # where its validation curve ends
     info = mnist_core.model_info(model_id)
     assert info["val_accuracy"] == kept.fit.val_accuracy and len(info["per_digit_validation"]) == 10
     del thrown_away
@@ -619,6 +621,7 @@ def test_a_cancelled_run_is_tested_when_it_is_kept_in_the_browser(page) -> None:
     expect(summary).to_contain_text(re.compile(r"MNIST validation \(5,000 training-set digits held out\)\s*\d+\.\d%"))
     expect(summary).to_contain_text(re.compile(r"MNIST test \(10,000 digits, never trained on\)\s*\d+\.\d%"))
     expect(summary).to_contain_text("Each digit, the shipped lenet5 → this network")
+    page.wait_for_function(f"() => {CURVES_DRAWN_AS_EXPECTED}", timeout=WAIT_S * 1000)  # validated: its curve too
     expect(matrix).to_have_attribute("aria-rowcount", "11")
     page.get_by_role("tab", name="Draw").click()
     expect(page.locator("#model input")).to_have_value(re.compile("cancelled, then kept"))

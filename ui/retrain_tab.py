@@ -488,33 +488,36 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
         gr.Info(say("You have no training running.", request))
         return gr.skip()
 
-    def keep(run: rt.Run | None, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+    def keep(run: rt.Run | None, request: gr.Request) -> Iterator[dict]:
         """Save the run on show and show its test. A cancelled one is checked and tested first (a
-        minute or two; the buttons are hidden meanwhile), and is not kept without asking again
-        when it reads a digit worse. Outputs: [status, new_model, keep_row, pending, summary,
-        confusion, mistakes]."""
+        minute or two; the buttons are hidden meanwhile), its validation curve then reaches its
+        end, and it is not kept without asking again when it reads a digit worse."""
         if run is None:
             gr.Warning(say("There is nothing to keep: train a network first.", request))
-            yield (gr.skip(),) * 7
+            yield {}
             return
+        results = {}
         try:
             if not run.checked:
-                yield (say("Checking it against the shipped {network}, then testing it on the 10,000 MNIST test "
-                           "digits…", request, network=run.settings.architecture),
-                       gr.skip(), gr.Row(visible=False), *(gr.skip(),) * 4)
+                yield {status: say("Checking it against the shipped {network}, then testing it on the 10,000 MNIST "
+                                   "test digits…", request, network=run.settings.architecture),
+                       keep_row: gr.Row(visible=False)}
                 rt.read_mnist_test(run)  # checked first
+                loss, accuracy = _plots_over(run.fit.history, max(run.fit.epochs, 1e-3), request)
+                results = {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run, request),
+                           confusion: _confusion(run, request), mistakes: _mistakes(run)}
                 if run.worse_digits:
-                    yield (_careful(run, request), gr.skip(), gr.Row(visible=True), run, _summary(run, request),
-                           _confusion(run, request), _mistakes(run))
+                    yield {**results, status: _careful(run, request), keep_row: gr.Row(visible=True)}
                     return
             model_id = rt.save_run(run)
         except rt.RetrainError as error:
             gr.Warning(say(str(error), request))
-            yield (gr.skip(), gr.skip(), gr.Row(visible=True), *(gr.skip(),) * 4)
+            yield {**results, keep_row: gr.Row(visible=True)}
             return
-        yield (say("Kept as **{model}** (MNIST test accuracy **{accuracy}**), now in the Draw tab's list of networks.",
-                   request, model=model_id, accuracy=f"{run.test_accuracy:.1%}"), model_id, gr.Row(visible=False),
-               None, _summary(run, request), _confusion(run, request), _mistakes(run))
+        yield {status: say("Kept as **{model}** (MNIST test accuracy **{accuracy}**), now in the Draw tab's list of "
+                           "networks.", request, model=model_id, accuracy=f"{run.test_accuracy:.1%}"),
+               **results, new_model: model_id, keep_row: gr.Row(visible=False), pending: None,
+               summary: _summary(run, request), confusion: _confusion(run, request), mistakes: _mistakes(run)}
 
     def discard(request: gr.Request) -> tuple[Any, ...]:
         return say("Thrown away: nothing was saved.", request), "", gr.Row(visible=False), None
@@ -612,8 +615,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
     models_changed(trained)
     # Cancel answers at once; a waiting run leaves the line within a second, a training one stops after its step.
     cancel_button.click(cancel, None, status, concurrency_limit=None, **private)
-    models_changed(keep_button.click(keep, pending, [status, new_model, keep_row, pending, summary, confusion, mistakes],
-                                     **private))
+    models_changed(keep_button.click(keep, pending, RESULTS, **private))
     discard_button.click(discard, None, [status, new_model, keep_row, pending], **private)
     delete_model_button.click(ask_to_delete, model_to_delete, [confirm_note, confirm_row], **private)
     keep_model_button.click(lambda: gr.Row(visible=False), None, confirm_row, **private)
