@@ -198,6 +198,7 @@ ZH: dict[str, str] = {
     "Thrown away: nothing was saved.": "已丢弃：什么都没有保存。",
     "– (tested if kept)": "–（保存时测试）",
     "– (checked if kept)": "–（保存时检查）",
+    "Checked: now testing it on the 10,000 MNIST test digits…": "检查完成：正在用 10,000 个 MNIST 测试数字测试……",
     "Checking it against the shipped {network}, then testing it on the 10,000 MNIST test digits…":
         "正在与自带的 {network} 逐个数字比较，然后用 10,000 个 MNIST 测试数字测试……",
     "Choose the model to delete first.": "请先选择要删除的模型。",
