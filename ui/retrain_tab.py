@@ -519,8 +519,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             return
         yield {status: say("Kept as **{model}** (MNIST test accuracy **{accuracy}**), now in the Draw tab's list of "
                            "networks.", request, model=model_id, accuracy=f"{run.test_accuracy:.1%}"),
-               **results, new_model: model_id, keep_row: gr.Row(visible=False), pending: None,
-               summary: _summary(run, request), confusion: _confusion(run, request), mistakes: _mistakes(run)}
+               **results, new_model: model_id, keep_row: gr.Row(visible=False), pending: None}
 
     def discard(request: gr.Request) -> tuple[Any, ...]:
         return say("Thrown away: nothing was saved.", request), "", gr.Row(visible=False), None
