@@ -426,9 +426,8 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                         shown_at = time.monotonic()
                         loss, accuracy = _curves(history, request)
                         if rt.stopping(owner_of(request)):
-                            text = say("**Stopping** at step {step} of {steps}; then it is checked on the validation "
-                                       "digits and you can keep it or throw it away…", request,
-                                       step=update.step, steps=update.total_steps)
+                            text = say("**Stopping** at step {step} of {steps}; then you can keep what it learnt or "
+                                       "throw it away…", request, step=update.step, steps=update.total_steps)
                         elif update.step == 0:  # fit's first report: the starting network, validated
                             text = say("Training {network}: it starts at {accuracy} validation accuracy…", request,
                                        network=settings.architecture, accuracy=f"{update.val_accuracy:.1%}")

@@ -172,8 +172,8 @@ ZH: dict[str, str] = {
     "server. Yours starts when it ends; **Cancel** takes it off the queue.":
         "**排队中。** 另一个训练正在运行（{running}）{more}；服务器上一次只运行一个训练。"
         "它结束后就轮到你；点**取消**可以退出排队。",
-    "**Stopping** at step {step} of {steps}; then it is checked on the validation digits and you can keep it or "
-    "throw it away…": "**正在停止**，在第 {step} 步（共 {steps} 步）；然后在验证集上检查，你可以保存或丢弃它……",
+    "**Stopping** at step {step} of {steps}; then you can keep what it learnt or throw it away…":
+        "**正在停止**，在第 {step} 步（共 {steps} 步）；然后你可以保存目前学到的或丢弃它……",
     "Training {network}: it starts at {accuracy} validation accuracy…": "正在训练 {network}：起始验证准确率 {accuracy}……",
     "Trained: now testing it on the 10,000 MNIST test digits…": "训练完成：正在用 10,000 个 MNIST 测试数字测试……",
     "Training {network}: step {step} of {steps}, loss {loss}.": "正在训练 {network}：第 {step} 步，共 {steps} 步，损失 {loss}。",
