@@ -45,6 +45,9 @@ class Progress:
     val_accuracy: float | None  # set at the end of each epoch
     elapsed_s: float
     first_step_s: float | None = None  # elapsed_s when the first step ended: the pace is measured from there
+    # "training"; "validating": a notice that a validation pass begins, not a point of the curves
+    # (on_progress only, never in the history); "trained": the run's last report, validated.
+    stage: str = "training"
 
 
 @dataclass
@@ -155,16 +158,20 @@ def fit(
     loss_sum, correct, seen = 0.0, 0, 0
     first_step_s: float | None = None  # before it: the starting network's validation, a slow first step
 
-    def report(val: float | None) -> None:
-        nonlocal loss_sum, correct, seen
+    def now(val: float | None, stage: str = "training") -> Progress:
+        """Where the run stands: the steps since the last report (see report), recorded nowhere."""
         if seen:
             mean_loss, train_accuracy = loss_sum / seen, correct / seen
         elif history:  # no step since the last report (a run stopped right after one): the same point, validated
             mean_loss, train_accuracy = history[-1].loss, history[-1].train_accuracy
         else:  # validate_first's, before any step: no training loss yet (the curves start at step 1)
             mean_loss, train_accuracy = 0.0, 0.0
-        progress = Progress(step, total_steps, step / steps_per_epoch, mean_loss, train_accuracy, val,
-                            time.perf_counter() - start, first_step_s)
+        return Progress(step, total_steps, step / steps_per_epoch, mean_loss, train_accuracy, val,
+                        time.perf_counter() - start, first_step_s, stage)
+
+    def report(val: float | None, stage: str = "training") -> None:
+        nonlocal loss_sum, correct, seen
+        progress = now(val, stage)
         history.append(progress)
         loss_sum, correct, seen = 0.0, 0, 0
         if on_progress:
@@ -215,9 +222,11 @@ def fit(
                 report(None)
             val_accuracy = None
             break
+        if on_progress:  # a pass over the validation digits takes a while: say so first
+            on_progress(now(None, "validating"))
         val_logits = predict_logits(model, data.val_images, device).cpu()
         val_accuracy = (val_logits.argmax(1) == data.val_labels).float().mean().item()
-        report(val_accuracy)
+        report(val_accuracy, "trained" if stopped_early or epoch == recipe.epochs - 1 else "training")
         if stopped_early:
             break
     model.eval()

@@ -424,6 +424,9 @@ def test_retrain_streams_progress_and_predict_accepts_the_new_model(server: str,
     # Time left: none at the first step (no pace yet), then seconds within the run's time limit.
     assert training[1]["step"] == 1 and training[1]["eta_s"] is None
     assert training[2:] and all(0 <= u["eta_s"] <= rt.TIME_CAP_S for u in training[2:])
+    # The last pass over the validation digits is announced, and the last report says it is trained.
+    assert [u["stage"] for u in training[-2:]] == ["validating", "trained"]
+    assert {u["stage"] for u in training[:-2]} == {"training"}  # one epoch: one validation
     done = updates[-1]
     model_id = done["model_id"]
     assert done["kept"] and 0.9 < done["test_accuracy"] <= 1

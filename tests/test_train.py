@@ -73,6 +73,20 @@ def test_cancel_stops_within_a_step(small_data: MnistData) -> None:
     assert only.step == 1 and only.loss > 0, "stopped right after a report: no second point"
 
 
+def test_each_validation_is_announced_and_the_last_report_says_the_run_is_trained(small_data: MnistData) -> None:
+    """So that a page can say "validating…" during a pass over the validation digits (half a minute
+    for the default network), and "trained" once training is over, at its last step or time limit."""
+    told: list[Progress] = []
+    result = fit(build_model("lenet5"), dataclasses.replace(QUICK, epochs=2), small_data, on_progress=told.append)
+    notices = [i for i, p in enumerate(told) if p.stage == "validating"]
+    assert len(notices) == 2 and all(told[i].val_accuracy is None and told[i + 1].val_accuracy is not None
+                                     and told[i + 1].step == told[i].step for i in notices)
+    assert [p.stage for p in result.history] == ["training"] * (len(result.history) - 1) + ["trained"]
+    assert [p for p in told if p.stage != "validating"] == result.history  # notices are not points of the curves
+    timed_out = fit(build_model("lenet5"), QUICK, small_data, time_budget_s=0.0).history
+    assert [p.stage for p in timed_out] == ["training", "trained"]
+
+
 def test_a_run_stopped_right_after_a_report_repeats_that_point(small_data: MnistData) -> None:
     """Out of time at step 1: the last report, validated, has no step of its own, and must not
     read as a loss of 0."""

@@ -418,11 +418,13 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                     yield {status: _waiting_words(update, request)}
                     continue
                 if isinstance(update, Progress):
-                    history.append(update)
+                    if update.stage != "validating":  # a notice, not a point of the curves
+                        history.append(update)
                     left = rt.eta_s(update, settings)
-                    # The first step's report is shown at once: training has begun, and the curves start.
+                    # The first step's report is shown at once: training has begun, and the curves start;
+                    # so is a validation's start (half a minute for the default network) and end.
                     if (time.monotonic() - shown_at >= PLOT_EVERY_S or update.val_accuracy is not None
-                            or update.step == 1):
+                            or update.step == 1 or update.stage != "training"):
                         shown_at = time.monotonic()
                         loss, accuracy = _curves(history, request)
                         if rt.stopping(owner_of(request)):
@@ -431,8 +433,13 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                         elif update.step == 0:  # fit's first report: the starting network, validated
                             text = say("Training {network}: it starts at {accuracy} validation accuracy…", request,
                                        network=settings.architecture, accuracy=f"{update.val_accuracy:.1%}")
-                        elif update.step == update.total_steps:
-                            text = say("Trained: now testing it on the 10,000 MNIST test digits…", request)
+                        elif update.stage == "validating":
+                            text = say("Training {network}: step {step} of {steps}; validating it on the 5,000 "
+                                       "held-out digits…", request, network=settings.architecture,
+                                       step=update.step, steps=update.total_steps)
+                        elif update.stage == "trained":  # at its last step or its time limit
+                            text = say("Trained: now checking it against the shipped network and testing it on "
+                                       "the 10,000 MNIST test digits…", request)
                         elif left is None:  # the first step: no pace yet to say how long is left
                             text = say("Training {network}: step {step} of {steps}, loss {loss}.", request,
                                        network=settings.architecture, step=update.step, steps=update.total_steps,
@@ -687,8 +694,10 @@ def retrain_api(architecture: str, epochs: int, lr: float | None = None, batch_s
     takes the network's "short retrain" value: its shipped weights fine-tuned for
     `epochs` with augmentation and a one-cycle learning rate. `start` is "shipped" or
     "scratch"; `train_size` trains on only that many MNIST digits (0: all 55,000);
-    `time_budget_s` stops training early (at most 600). Streams {"status": "training", "step",
-    "eta_s", ...} while it trains ("eta_s" null until a second step gives a pace), then
+    `time_budget_s` stops training early (at most 600). Streams {"status": "training", "stage",
+    "step", "eta_s", ...} while it trains ("stage": "training", "validating" as a pass over the
+    validation digits begins, "trained" at the last report; "eta_s" null until a second step
+    gives a pace), then
     {"status": "done", "model_id", "test_accuracy", "per_digit", ...}: the id that /predict
     accepts. A network that reads any digit more than 1 point worse than the shipped one
     ("per_digit": each digit's "before" and "after" on MNIST validation, "drawn_before" and
@@ -705,7 +714,7 @@ def retrain_api(architecture: str, epochs: int, lr: float | None = None, batch_s
                 yield {"status": "waiting", "runs_ahead": update.ahead, "running": update.running}
                 continue
             if isinstance(update, Progress):
-                yield {"status": "training", "step": update.step, "total_steps": update.total_steps,
+                yield {"status": "training", "stage": update.stage, "step": update.step, "total_steps": update.total_steps,
                        "epoch": round(update.epoch, 3), "loss": update.loss, "train_accuracy": update.train_accuracy,
                        "val_accuracy": update.val_accuracy, "elapsed_s": round(update.elapsed_s, 1),
                        "eta_s": None if (left := rt.eta_s(update, settings)) is None else round(left, 1)}

@@ -175,7 +175,10 @@ ZH: dict[str, str] = {
     "**Stopping** at step {step} of {steps}; then you can keep what it learnt or throw it away…":
         "**正在停止**，在第 {step} 步（共 {steps} 步）；然后你可以保存目前学到的或丢弃它……",
     "Training {network}: it starts at {accuracy} validation accuracy…": "正在训练 {network}：起始验证准确率 {accuracy}……",
-    "Trained: now testing it on the 10,000 MNIST test digits…": "训练完成：正在用 10,000 个 MNIST 测试数字测试……",
+    "Training {network}: step {step} of {steps}; validating it on the 5,000 held-out digits…":
+        "正在训练 {network}：第 {step} 步，共 {steps} 步；正在用 5,000 个留出的数字验证……",
+    "Trained: now checking it against the shipped network and testing it on the 10,000 MNIST test digits…":
+        "训练完成：正在与自带网络逐个数字比较，并用 10,000 个 MNIST 测试数字测试……",
     "Training {network}: step {step} of {steps}, loss {loss}.": "正在训练 {network}：第 {step} 步，共 {steps} 步，损失 {loss}。",
     "Training {network}: step {step} of {steps} ({share}), epoch {epoch} of {epochs}, loss {loss}, about {left} s "
     "left.": "正在训练 {network}：第 {step} 步，共 {steps} 步（{share}），第 {epoch} 轮，共 {epochs} 轮，"
