@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,9 @@ from mnist_core.evaluate import accuracy, calibration_kinds, predict_logits, tem
 from mnist_core.models import SPECS, Recipe, build_model, count_parameters, one_view
 from mnist_core.styles import with_styled_digits
 from mnist_core.weights import save_weights, weights_path
+
+
+Stage = Literal["training", "validating", "trained"]
 
 
 @dataclass
@@ -47,7 +50,7 @@ class Progress:
     first_step_s: float | None = None  # elapsed_s when the first step ended: the pace is measured from there
     # "training"; "validating": a notice that a validation pass begins, not a point of the curves
     # (on_progress only, never in the history); "trained": the run's last report, validated.
-    stage: str = "training"
+    stage: Stage = "training"
 
 
 @dataclass
@@ -158,7 +161,7 @@ def fit(
     loss_sum, correct, seen = 0.0, 0, 0
     first_step_s: float | None = None  # before it: the starting network's validation, a slow first step
 
-    def now(val: float | None, stage: str = "training") -> Progress:
+    def now(val: float | None, stage: Stage = "training") -> Progress:
         """Where the run stands: the steps since the last report (see report), recorded nowhere."""
         if seen:
             mean_loss, train_accuracy = loss_sum / seen, correct / seen
@@ -169,7 +172,7 @@ def fit(
         return Progress(step, total_steps, step / steps_per_epoch, mean_loss, train_accuracy, val,
                         time.perf_counter() - start, first_step_s, stage)
 
-    def report(val: float | None, stage: str = "training") -> None:
+    def report(val: float | None, stage: Stage = "training") -> None:
         nonlocal loss_sum, correct, seen
         progress = now(val, stage)
         history.append(progress)
