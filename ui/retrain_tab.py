@@ -397,6 +397,13 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             return say(WAITING, request, running=html.escape(say(waiting_for, request)), more="")
         return say("Starting…", request)
 
+    def shown(run: rt.Run, request: Any) -> dict:
+        """A run's results on the page: its curves (the x axis spans what ran: a run cancelled or out
+        of time early fills the plots, too), summary, confusion matrix and mistakes (until tested, none)."""
+        loss, accuracy = _plots_over(run.fit.history, max(run.fit.epochs, 1e-3), request)
+        return {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run, request),
+                confusion: _confusion(run, request), mistakes: _mistakes(run)}
+
     def train(given: dict, request: gr.Request) -> Iterator[dict]:
         try:
             settings = rt.make_settings(**values(given))
@@ -453,10 +460,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                         yield {status: text, loss_plot: loss, accuracy_plot: accuracy}
                     continue
                 run = update
-                # The x axis spans what ran: a run cancelled or out of time early fills the plots, too.
-                loss, accuracy = _plots_over(run.fit.history, max(run.fit.epochs, 1e-3), request)
-                results = {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run, request),
-                           confusion: _confusion(run, request), mistakes: _mistakes(run)}
+                results = shown(run, request)
                 if run.cancelled:  # checked and tested only if kept: Cancel is answered at once
                     yield {**results, status: say("Cancelled after {steps} step(s). Keep what it learnt (it is "
                                                   "checked against the shipped network and tested on the MNIST test "
@@ -509,12 +513,10 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                                    "test digits…", request, network=run.settings.architecture),
                        keep_row: gr.Row(visible=False)}
                 rt.check(run)
-                loss, accuracy = _plots_over(run.fit.history, max(run.fit.epochs, 1e-3), request)
-                yield {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run, request),
-                       status: say("Checked: now testing it on the 10,000 MNIST test digits…", request)}
+                yield {**shown(run, request), status: say("Checked: now testing it on the 10,000 MNIST test digits…",
+                                                          request)}
                 rt.read_mnist_test(run)
-                results = {loss_plot: loss, accuracy_plot: accuracy, summary: _summary(run, request),
-                           confusion: _confusion(run, request), mistakes: _mistakes(run)}
+                results = shown(run, request)
                 if run.worse_digits:
                     yield {**results, status: _careful(run, request), keep_row: gr.Row(visible=True)}
                     return
