@@ -34,10 +34,12 @@ Stage = Literal["training", "validating", "trained"]
 
 @dataclass
 class Progress:
-    """What the loop reports after its first step, every `report_every` steps and at the end of each epoch.
+    """What the loop reports after steps 1, 2, 4, 8... (see reported), every `report_every` steps
+    and at the end of each epoch.
 
-    The first step's report is where the curves start: a run cancelled within its first
-    `report_every` steps still has two points to draw a line through.
+    The first step's report is where the curves start, and the second step's is where they are
+    drawn: a line needs two points, and a lone first point drew nothing until step
+    `report_every` (300 for a long run: seconds to minutes of empty plots).
     """
 
     step: int
@@ -97,6 +99,12 @@ def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
     if recipe.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=recipe.lr, weight_decay=recipe.weight_decay)
     raise ValueError(f"unknown optimizer {recipe.optimizer!r}: use sgd, adam or adamw")
+
+
+def reported(step: int, report_every: int) -> bool:
+    """Whether step `step` (from 1) is reported: 1, 2, 4, 8... until `report_every`, then every
+    `report_every` (the end of an epoch is reported too: see fit)."""
+    return step % report_every == 0 or (step < report_every and step & (step - 1) == 0)
 
 
 def fit(
@@ -213,7 +221,7 @@ def fit(
             loss_sum += loss.item() * len(y)
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(y)
-            if (step == 1 or step % report_every == 0) and step % steps_per_epoch:
+            if reported(step, report_every) and step % steps_per_epoch:
                 report(None)
             cancelled = should_stop is not None and should_stop()
             out_of_time = time_budget_s is not None and time.perf_counter() - start > time_budget_s

@@ -591,8 +591,8 @@ def test_a_cancelled_run_is_tested_when_it_is_kept_in_the_browser(page) -> None:
     page.get_by_label("Name (optional)").fill("cancelled, then kept")
     page.get_by_role("button", name="Start").click()
     status = page.locator("#retrain-status")
-    # Cancelled as soon as it trains (its first step's report is shown at once; the next is at step
-    # 300), so that its curves have a few steps at most (from step 1 to one after that shown).
+    # Cancelled as soon as it trains (its first steps are reported at once: 1, 2, 4, 8..., then every
+    # 300), so that its curves have a few steps at most.
     expect(status).to_contain_text("Training lenet5: step", timeout=WAIT_S * 1000)
     page.get_by_role("button", name="Cancel").click()
 

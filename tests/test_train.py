@@ -11,7 +11,7 @@ import torch
 from mnist_core.data import MnistData, augment, load_mnist, to_float
 from mnist_core.models import SPECS, build_model
 from mnist_core.registry import load_model
-from mnist_core.train import Progress, fit, param_groups
+from mnist_core.train import Progress, fit, param_groups, reported
 from mnist_core.weights import read_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +44,17 @@ def test_training_lowers_loss_and_reports_progress(small_data: MnistData) -> Non
     assert all(r.first_step_s == first_step_s < r.elapsed_s for r in reports[1:])
 
 
+def test_the_curves_have_a_line_from_the_second_step(small_data: MnistData) -> None:
+    """Reports at steps 1, 2, 4, 8... until report_every: a lone first point draws nothing, and a
+    long run reports every 300 steps (Gradio's LinePlot draws lines, no point marks)."""
+    reports: list[Progress] = []
+    fit(build_model("lenet5"), QUICK, small_data, on_progress=reports.append, report_every=50)
+    points = [r.step for r in reports if r.stage != "validating"]
+    assert points == [1, 2, 4, 8, 16, 32, 50, 94, 100, 150, 188, 200, 250, 282]  # 94 steps an epoch
+    assert [reported(step, 300) for step in (1, 2, 3, 4, 256, 257, 299, 300, 512, 600)] == \
+        [True, True, False, True, True, False, False, True, False, True]
+
+
 def test_training_is_deterministic_for_a_seed(small_data: MnistData) -> None:
     recipe = dataclasses.replace(QUICK, epochs=1, augment=True)
     a, b, c = (build_model("lenet5", seed=0) for _ in range(3))
@@ -68,7 +79,7 @@ def test_cancel_stops_within_a_step(small_data: MnistData) -> None:
     assert result.val_accuracy is None and result.val_logits is None
     assert all(r.val_accuracy is None for r in result.history)
     trained = [(r.step, r.loss > 0, r.train_accuracy > 0) for r in result.history]
-    assert trained == [(1, True, True), (10, True, True)], "cancelled before its first report, it still has a curve"
+    assert trained == [(1, True, True), (2, True, True), (4, True, True), (8, True, True), (10, True, True)]
     [only] = fit(build_model("lenet5"), QUICK, small_data, should_stop=lambda: True).history
     assert only.step == 1 and only.loss > 0, "stopped right after a report: no second point"
 
