@@ -26,7 +26,7 @@ from mnist_core import retrain as rt
 from mnist_core import user_samples as us
 from mnist_core.data import to_float
 from mnist_core.evaluate import predict_logits, words_hold
-from mnist_core.models import one_view
+from mnist_core.models import SPECS, one_view
 from mnist_core.train import Progress
 from mnist_core.weights import WEIGHTS_DIR, read_metadata, save_weights
 from conftest import open_page, serve_app
@@ -77,8 +77,8 @@ def run_to_end(settings: rt.RetrainSettings, **kwargs) -> rt.Run:
 @pytest.mark.parametrize(("given", "message"), [
     (dict(architecture="no-such-net", epochs=1), "Unknown network 'no-such-net'. Choose one of: "),
     (dict(architecture="../weights/lenet5", epochs=1), "Unknown network '../weights/lenet5'"),
-    (dict(architecture="lenet5", epochs=0), "Epochs must be a whole number from 1 to 20, not 0."),
-    (dict(architecture="lenet5", epochs=10_000), "Epochs must be a whole number from 1 to 20"),
+    (dict(architecture="lenet5", epochs=0), "Epochs must be a whole number from 1 to 30, not 0."),
+    (dict(architecture="lenet5", epochs=10_000), "Epochs must be a whole number from 1 to 30"),
     (dict(architecture="lenet5", epochs=1.5), "Epochs must be a whole number"),
     (dict(architecture="lenet5", epochs=1, lr=-1), "The learning rate must be a number above 0"),
     (dict(architecture="lenet5", epochs=1, lr=float("nan")), "The learning rate must be a number"),
@@ -102,6 +102,17 @@ def test_missing_settings_take_the_short_preset() -> None:
     assert rt.make_settings(rt.DEFAULT_ARCHITECTURE).epochs == rt.preset(rt.DEFAULT_ARCHITECTURE).epochs
     assert rt.make_settings("convnet-bn", 1).train_size == rt.SHORT_PRESETS["convnet-bn"]["train_size"]
     assert rt.make_settings("convnet-bn", 1, train_size=0).train_size is None  # 0: all 55,000
+
+
+@pytest.mark.parametrize("architecture", list(SPECS))
+def test_every_networks_own_recipe_can_be_asked_for(architecture: str) -> None:
+    """The Retrain tab's "tutorial" preset, as its fields send it: the default network's 30 epochs
+    were once refused (the limit was 20), in the page and through /retrain."""
+    tutorial = rt.preset(architecture, "tutorial")
+    settings = rt.make_settings(architecture, tutorial.epochs, tutorial.lr, tutorial.batch_size, tutorial.optimizer,
+                                tutorial.augment, tutorial.schedule, tutorial.start)
+    assert (settings.epochs, settings.lr, settings.batch_size) == (tutorial.epochs, tutorial.lr, tutorial.batch_size)
+    assert tutorial.epochs <= rt.MAX_EPOCHS
 
 
 def test_block_learning_rates_are_for_a_fine_tune_only() -> None:
@@ -456,7 +467,7 @@ def test_retrain_keeps_nothing_that_reads_a_digit_worse_unless_told(client: Clie
 def test_retrain_refuses_bad_parameters_with_clear_messages(client: Client) -> None:
     for given, message in [
         (dict(architecture="no-such-net", epochs=1), "Unknown network 'no-such-net'. Choose one of: "),
-        (dict(architecture="lenet5", epochs=0), "Epochs must be a whole number from 1 to 20, not 0."),
+        (dict(architecture="lenet5", epochs=0), "Epochs must be a whole number from 1 to 30, not 0."),
         (dict(architecture="lenet5", epochs=1, lr=-1.0), "The learning rate must be a number above 0"),
         (dict(architecture="lenet5", epochs=1, optimizer="rmsprop"), "The optimizer must be one of sgd, adam, adamw"),
     ]:
@@ -574,6 +585,26 @@ def test_the_retrain_tab_trains_a_model_that_the_draw_tab_selects(page) -> None:
     expect(status).to_contain_text("Kept as")
     page.get_by_role("tab", name="Draw").click()
     expect(page.locator("#model input")).to_have_value(re.compile("made in the Retrain tab"))
+
+
+def test_the_default_networks_own_recipe_starts_from_the_page(page) -> None:
+    """Its recipe trains 30 epochs: the page once set the Epochs slider to 30 of at most 20, and
+    Start only said "Value 30 is greater than maximum value 20"."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Retrain").click()
+    page.locator("#retrain-network input").click()
+    page.get_by_role("option", name="ConvNet-BN (ours) (convnet-bn)").click()
+    page.get_by_text("The tutorial's recipe, from scratch").click()
+    epochs = SPECS["convnet-bn"].recipe.epochs
+    expect(page.locator("#retrain-epochs input[type=number]")).to_have_value(str(epochs))
+    page.get_by_role("button", name="Start").click()
+    status = page.locator("#retrain-status")
+    expect(status).to_contain_text("Training convnet-bn: step", timeout=WAIT_S * 1000)
+    page.get_by_role("button", name="Cancel").click()
+    expect(status).to_contain_text("Cancelled after", timeout=WAIT_S * 1000)
+    page.get_by_role("button", name="Throw it away").click()
+    expect(status).to_contain_text("Thrown away: nothing was saved.")
 
 
 def test_a_cancelled_run_is_tested_when_it_is_kept_in_the_browser(page) -> None:
