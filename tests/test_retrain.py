@@ -731,7 +731,10 @@ def curves_during_and_after_a_run(page) -> None:
     page.locator("#retrain-epochs input[type=number]").fill("20")
     page.locator("#retrain-epochs input[type=number]").press("Enter")
     page.get_by_text("More settings").click()
-    page.get_by_label("MNIST training digits per epoch").fill("2000")
+    digits = page.get_by_label("MNIST training digits per epoch")
+    expect(digits).to_have_value("0")  # LeNet-5's preset (all), shown: a value typed before could be replaced
+    digits.fill("2000")
+    digits.press("Enter")
     page.locator("#retrain-time-limit input[type=number]").fill("10")
     page.locator("#retrain-time-limit input[type=number]").press("Enter")
     page.get_by_label("Name (optional)").fill("curves test")
@@ -739,6 +742,7 @@ def curves_during_and_after_a_run(page) -> None:
 
     status = page.locator("#retrain-status")
     expect(status).to_contain_text("Training lenet5: step", timeout=WAIT_S * 1000)
+    expect(status).to_contain_text(" of 640")  # the run asked for: 20 epochs of 2,000 digits
     # While it trains (the status says so in the same instant): both plots show every series.
     page.wait_for_function(
         f"""() => document.querySelector("#retrain-status").textContent.includes("Training lenet5: step")
