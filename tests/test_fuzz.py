@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw
 
 import mnist_core
 from mnist_core import InvalidImage, to_mnist
+from mnist_core.retrain import MAX_EPOCHS
 
 SEED = 20251126
 RANDOM_CASES = 1000
@@ -488,7 +489,7 @@ BAD_RETRAIN: list[tuple[str, Any, str]] = [  # parameter, value, a word the mess
     ("architecture", "no-such-net", "Unknown network"), ("architecture", "", "Unknown network"),
     ("architecture", "../weights/lenet5", "Unknown network"), ("architecture", None, "Unknown network"),
     ("architecture", 5, "Unknown network"),
-    ("epochs", 0, "Epochs"), ("epochs", -1, "Epochs"), ("epochs", 21, "Epochs"), ("epochs", 1.5, "Epochs"),
+    ("epochs", 0, "Epochs"), ("epochs", -1, "Epochs"), ("epochs", MAX_EPOCHS + 1, "Epochs"), ("epochs", 1.5, "Epochs"),
     ("epochs", 10**9, "Epochs"), ("epochs", "3", "Epochs"),
     ("lr", 0, "learning rate"), ("lr", -0.1, "learning rate"), ("lr", 11, "learning rate"),
     ("lr", "fast", "learning rate"),
