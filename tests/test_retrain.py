@@ -721,6 +721,12 @@ def curves_during_and_after_a_run(page) -> None:
     from playwright.sync_api import expect
 
     page.get_by_role("tab", name="Retrain").click()
+    # Before any run, empty plots with axes from 0 to 1 (fitted to the placeholder point, they were
+    # one tick each, "0.000000").
+    for plot in ("#loss-plot", "#accuracy-plot"):
+        for axis in ("X-axis", "Y-axis"):
+            expect(page.locator(f"{plot} .role-axis[aria-label^='{axis}']")).to_have_attribute(
+                "aria-label", re.compile(r"values from 0(\.0+)? to 1(\.0+)?$"))
     page.locator("#retrain-network input").click()
     page.get_by_role("option", name="LeNet-5 (lenet5)").click()
     expect(page.locator("#retrain-epochs input[type=number]")).to_have_value("2")  # its short preset, now set
@@ -752,6 +758,9 @@ def curves_during_and_after_a_run(page) -> None:
     # was a single tick of six decimals).
     expect(page.locator("#loss-plot .role-axis[aria-label^='Y-axis']")).to_have_attribute(
         "aria-label", re.compile(r"values from 0(\.0+)? to [\d.]*[1-9]"))
+    # The accuracy's axis is the run's own again, not the idle 0 to 1 (a fine-tune starts near 1).
+    expect(page.locator("#accuracy-plot .role-axis[aria-label^='Y-axis']")).not_to_have_attribute(
+        "aria-label", re.compile(r"values from 0(\.0+)? to"))
 
     # Kept, or (a short run can cost a digit more than a point) offered to keep: trained either way.
     expect(status).to_contain_text(re.compile("Done: MNIST test accuracy|Keep it anyway"), timeout=WAIT_S * 1000)

@@ -41,6 +41,9 @@ ACCURACY_SERIES = ["training (augmented batches)", "validation"]
 SERIES_COLOURS = {"training loss": "#ea580c", "training (augmented batches)": "#ea580c", "validation": "#2563eb"}
 LOSS_PLOT = (LOSS_SERIES, "Loss", "cross-entropy")  # its series, title and y axis title
 ACCURACY_PLOT = (ACCURACY_SERIES, "Accuracy", "accuracy")
+# A run's loss axis starts at 0: how far the loss has to fall, and an axis of ticks from the
+# first point on (an axis fitted to a run's first, lone point was a single tick of six decimals).
+LOSS_Y_LIM = [0, None]
 
 
 def _curves(history: list[Progress], request: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -78,14 +81,15 @@ def _plots_over(history: list[Progress], epochs: float, request: Any = None) -> 
     """The loss and accuracy plots of `history` on an x axis from 0 to `epochs`. A new x_lim also
     makes the plots render afresh, from tables that name every series (see _table)."""
     loss, accuracy = _curves(history, request)
-    return (gr.LinePlot(loss, x_lim=[0, epochs], **_plot_words(*LOSS_PLOT, request)),
-            gr.LinePlot(accuracy, x_lim=[0, epochs], **_plot_words(*ACCURACY_PLOT, request)))
+    return (gr.LinePlot(loss, x_lim=[0, epochs], y_lim=LOSS_Y_LIM, **_plot_words(*LOSS_PLOT, request)),
+            gr.LinePlot(accuracy, x_lim=[0, epochs], y_lim=None, **_plot_words(*ACCURACY_PLOT, request)))
 
 
-def _curve_plot(blank: pd.DataFrame, series: list[str], title: str, y_title: str, elem_id: str,
-                y_lim: list[float | None] | None = None) -> gr.LinePlot:
-    return gr.LinePlot(blank, x="epoch", y="value", color="series", height=260, elem_id=elem_id, y_lim=y_lim,
-                       **_plot_words(series, title, y_title))
+def _curve_plot(blank: pd.DataFrame, series: list[str], title: str, y_title: str, elem_id: str) -> gr.LinePlot:
+    """A plot before any run. Its axes are fixed, 0 to 1 each way: fitted to the lone placeholder
+    point they were one tick each, "0.000000" (see _table). A run's plots free them (_plots_over)."""
+    return gr.LinePlot(blank, x="epoch", y="value", color="series", height=260, elem_id=elem_id,
+                       x_lim=[0, 1], y_lim=[0, 1], **_plot_words(series, title, y_title))
 
 
 def _fill(architecture: str, preset: str) -> list[Any]:
@@ -331,9 +335,7 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             status = gr.Markdown(t("Choose a network and press **Start**."), elem_id="retrain-status")
             with gr.Row():
                 blank_loss, blank_accuracy = _curves([])
-                # The loss from 0: how far it has to fall, and an axis of ticks from the first point
-                # on (an axis fitted to a run's first, lone point was a single tick of six decimals).
-                loss_plot = _curve_plot(blank_loss, *LOSS_PLOT, "loss-plot", y_lim=[0, None])
+                loss_plot = _curve_plot(blank_loss, *LOSS_PLOT, "loss-plot")
                 accuracy_plot = _curve_plot(blank_accuracy, *ACCURACY_PLOT, "accuracy-plot")
             summary = gr.Markdown(elem_id="retrain-summary")
             with gr.Row(visible=False) as keep_row:
