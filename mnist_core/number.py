@@ -290,7 +290,7 @@ def _digits(labels: np.ndarray) -> list[_Group]:
     for mark in marks:
         for group in groups:
             overlap = min(group.x1, mark.x1) - max(group.x0, mark.x0)
-            if overlap >= SAME_DIGIT_OVERLAP * min(group.width, mark.width):
+            if overlap >= SAME_DIGIT_OVERLAP * min(group.width, mark.width) or overlap > 0 and _flag(group, mark):
                 group.take(mark)
                 break
         else:
@@ -299,6 +299,12 @@ def _digits(labels: np.ndarray) -> list[_Group]:
 
     height = float(np.median([g.height for g in groups]))
     return [g for g in groups if max(g.width, g.height) >= SPECK * height]
+
+
+def _flag(a: _Group, b: _Group) -> bool:
+    """Whether one of `a` and `b` lies wholly above the other's middle: a 5's flag written apart,
+    which often reaches to the right of the body, over little of it (read as "52" or "5?")."""
+    return a.y1 <= (b.y0 + b.y1) / 2 or b.y1 <= (a.y0 + a.y1) / 2
 
 
 def _without_faint(groups: list[_Group], labels: np.ndarray, plane: np.ndarray, factor: int) -> list[_Group]:

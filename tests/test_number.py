@@ -122,6 +122,18 @@ def test_a_five_with_its_flag_apart_is_one_digit(model) -> None:
     assert read_number(page, *model).text == "5"
 
 
+def test_a_five_whose_flag_reaches_past_its_body_is_one_digit(model) -> None:
+    """The flag written apart and reaching right of the body, over little of it: as MNIST's writers
+    write many 5s (read as "52", and "15" as "1522", before)."""
+    page = Image.new("L", (640, 300), 255)
+    pen = ImageDraw.Draw(page)
+    pen.line([(120, 90), (120, 255)], fill=0, width=16)  # a 1
+    pen.line([(310, 130), (300, 170), (360, 165), (385, 200), (375, 240), (340, 255), (300, 240)],
+             fill=0, width=16, joint="curve")  # the 5's body
+    pen.line([(368, 100), (440, 92)], fill=0, width=16)  # its flag: over the body's last 25 px only
+    assert read_number(page, *model).text == "15"
+
+
 def test_stray_dots_between_digits_are_not_a_mark(model) -> None:
     """Two specks of ink one over the other (a ":" a pen left, or noise in a scan) are as tall as
     a digit's box is wide but hold hardly any ink: not a "?" between the digits."""
