@@ -62,8 +62,9 @@ def main() -> None:
     t = temperature_in(mnist_core.model_info(args.model))
 
     start = time.perf_counter()
-    kinds: dict[str, list[str]] = {"tensor": [], "/predict": [], "Draw tab": []}
-    kinds["tensor"] = [outcome(r, label) for r, label in zip(read_all(model, list(to_float(images)), t), labels)]
+    kinds: dict[str, list[str]] = {
+        "tensor": [outcome(r, label) for r, label in zip(read_all(model, list(to_float(images)), t), labels)],
+        "/predict": [], "Draw tab": []}
     for image, label in zip(images, labels):
         paper = scan(image)
         kinds["/predict"].append(outcome(read(model, mnist_core.to_mnist(paper), t), label))
