@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+import mnist_core
 from conftest import RUN_READ_TIMEOUT_MS, open_page, serve_app
 from mnist_core import retrain as rt
 from test_browser import ONE, ZERO, answer, canvas_is_blank, draw
@@ -129,6 +130,59 @@ def test_a_warning_leaves_the_digit_buttons_usable(page: Page) -> None:
     page.locator("#correct-digit").get_by_label("7", exact=True).check()  # not hidden or covered
     page.locator("#keep-drawing").click()
     expect(page.locator("#correction-note")).to_contain_text("Kept as a 7")
+
+
+def test_keep_pressed_before_the_page_has_followed_the_stroke_keeps_the_drawing_on_the_canvas(
+        page: Page, server: tuple[str, list[str], Path, Path]) -> None:
+    """Keep pressed while the reply to the stroke's end (read_canvas, which makes the drawing the
+    page's current image) is still on its way: held here until the drawing is kept, as a busy
+    server can. Before, Keep sent the current image then, none yet: "Nothing is drawn"."""
+    kept_sevens = "workspaces/*/samples/drawn/7/*.png"
+    before = set(server[2].glob(kept_sevens))
+    held = []
+
+    def hold_the_stroke_end(route) -> None:  # read_canvas: off the queue, with the drawing's data URL
+        if "data:image/png" in (route.request.post_data or ""):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/gradio_api/run/predict", hold_the_stroke_end)
+    draw(page, ONE)
+    expect(answer(page)).to_have_text("1")  # the canvas's own answer (its server function) is not held
+    page.locator("#correct-digit").get_by_label("7", exact=True).check()
+    page.locator("#keep-drawing").click()
+    expect(page.locator("#correction-note")).to_contain_text("Kept as a 7")
+    assert held, "the stroke's end was never held: this test did not make the race it is about"
+    expect(page.locator("#confidences")).to_contain_text("Nothing drawn")  # the page had not followed the stroke
+    for route in held:
+        route.continue_()
+    shows_everywhere(page, "1", photo=False)
+    (kept,) = set(server[2].glob(kept_sevens)) - before
+    x = mnist_core.to_mnist(Image.open(kept))  # the drawing on the canvas, the 1 drawn
+    assert mnist_core.load_model(mnist_core.DEFAULT_MODEL)(x[None]).argmax().item() == 1
+
+
+def test_keep_keeps_the_photo_being_read_and_then_the_drawing_that_replaces_it(
+        page: Page, server: tuple[str, list[str], Path, Path], tmp_path: Path) -> None:
+    kept_nines = "workspaces/*/samples/drawn/9/*.png"
+    draw(page, ONE)
+    shows_everywhere(page, "1", photo=False)
+    upload(page, photo_of_a_zero(tmp_path))
+    shows_everywhere(page, "0", photo=True)  # the canvas is cleared: the photo is on show
+    before = set(server[2].glob(kept_nines))
+    page.locator("#correct-digit").get_by_label("9", exact=True).check()
+    page.locator("#keep-drawing").click()
+    expect(page.locator("#correction-note")).to_contain_text("Kept as a 9: 1 drawing(s)")
+    (photo,) = set(server[2].glob(kept_nines)) - before
+    assert Image.open(photo).size == (300, 400)  # the photo, as uploaded
+
+    draw(page, ONE)  # now the drawing is on show, and is kept, whether or not the page has followed yet
+    page.locator("#correct-digit").get_by_label("9", exact=True).check()
+    page.locator("#keep-drawing").click()
+    expect(page.locator("#correction-note")).to_contain_text("Kept as a 9: 2 drawing(s)")
+    (drawing,) = set(server[2].glob(kept_nines)) - before - {photo}
+    assert Image.open(drawing).size[0] > Image.open(drawing).size[1]  # the canvas's shape (3:2), not the photo's
 
 
 def choose(page: Page, network: str) -> None:

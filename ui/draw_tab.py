@@ -32,10 +32,10 @@ from PIL import Image
 import mnist_core
 from mnist_core.number import NumberReading, read_number
 from mnist_core.reading import NOT_A_DIGIT, Reading, is_a_digit, read, temperature_in
+from mnist_core.user_samples import DIGITS, UserSampleError, count_user_samples, save_user_sample
 from mnist_core.weights import WEIGHTS_DIR
 from mnist_core.workspaces import Workspace
 from ui.inside_view import inside_view, show_filters, show_inside
-from ui.retrain_tab import correction_control
 from ui.texts import language, say, t
 from ui.visitors import workspace_of
 
@@ -539,6 +539,49 @@ def map_picked(model_id: str, shown_at: float, event: gr.EventData, request: gr.
     return gr.Dropdown(value=conv), channel, filters, float(at)
 
 
+def save_correction(drawing: object, current: str | None, digit: str | None, request: gr.Request) -> tuple[Any, Any]:
+    """Keep what is on show as a `digit`: the canvas's drawing as it is at the click (`drawing`,
+    see KEEP_ON_SHOW), or else the uploaded photo being read (`current`).
+
+    The drawing comes with the click, not from `current`: that follows a stroke only once
+    read_canvas has answered, and a Keep pressed sooner kept nothing ("Nothing is drawn") or the
+    drawing before. What a person must do first is a warning, never an error on a component: an
+    error badge would cover the digit buttons it asks them to use."""
+    ws = workspace_of(request)
+    try:
+        image = canvas_image(drawing) or (current if is_photo(current) else None)
+        if digit is None:
+            raise UserSampleError("First choose the digit you drew (one of 0–9 above), then keep it.")
+        save_user_sample(image, digit, ws)
+    except (UserSampleError, mnist_core.InvalidImage, gr.Error) as error:
+        gr.Warning(say(error.message if isinstance(error, gr.Error) else str(error), request))
+        return gr.skip(), gr.skip()
+    return (say("✓ Kept as a **{digit}**: {count} drawing(s) kept so far. The next retrain (Retrain tab) learns "
+                "from them; see or delete them there, under *Your drawings*.", request,
+                digit=digit, count=count_user_samples(ws)), None)
+
+
+# Run in the page at the click, before save_correction: the canvas's drawing as it is now (its
+# script renders it, see sketchpad.js), in place of the component's value, which a stroke sets
+# only once its fast answer is painted.
+KEEP_ON_SHOW = """(drawing, current, digit) => {
+    const canvas = document.querySelector("#sketchpad");
+    return [canvas && canvas.drawingNow ? canvas.drawingNow() : drawing, current, digit];
+}"""
+
+
+def correction_control(sketch: gr.HTML, current: gr.State) -> Any:
+    """Declare the Draw tab's "That's wrong, it was a ___": the user gives the right digit and
+    what is on show (the canvas's drawing, or the photo being read) is kept for retraining
+    (mnist_core.user_samples). Returns the keep event, for the Retrain tab's counts to follow."""
+    with gr.Group(elem_id="correction"):
+        digit = gr.Radio(DIGITS, label=t("Wrong answer? It was a…"), elem_id="correct-digit")
+        keep = gr.Button(t("Keep this drawing to retrain with"), size="sm", elem_id="keep-drawing")
+    note = gr.Markdown(elem_id="correction-note")
+    return keep.click(save_correction, [sketch, current, digit], [note, digit], js=KEEP_ON_SHOW,
+                      api_visibility="private")
+
+
 SKETCHPAD_HTML = """
 <div class="sketch-row">
   <div class="sketch-wrap">
@@ -602,7 +645,7 @@ def draw_tab() -> DrawTab:
                 seen_html(None), show_label=False, container=True,
                 elem_id="seen", js_on_load=None,
             )
-            drawing_kept = correction_control(current)  # "that's wrong, it was a ___": kept for retraining
+            drawing_kept = correction_control(sketch, current)  # "that's wrong, it was a ___": kept for retraining
     with gr.Accordion(t("Compare all models"), open=True):
         comparison = gr.Markdown(compare_all(None), elem_id="compare")
     view = inside_view()

@@ -24,7 +24,7 @@ from mnist_core.models import SPECS
 from mnist_core.registry import model_info, own_models
 from mnist_core.train import Progress
 from mnist_core.user_samples import (DIGITS, HOLDOUT_MIN_SAMPLES, UserSampleError, count_user_samples,
-                                     delete_user_sample, list_user_samples, max_samples, save_user_sample)
+                                     delete_user_sample, list_user_samples, max_samples)
 from mnist_core.workspaces import QUOTA, Workspace
 from ui.texts import language, say, t
 from ui.visitors import owner_of, workspace_of
@@ -656,35 +656,6 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
     # Runs wait for the training slot in mnist_core.retrain's own short line, not in Gradio's queue
     # (where they would take places from predictions): no concurrency limit here.
     gr.api(retrain_api, api_name="retrain", concurrency_limit=None)
-
-
-def save_correction(image: str | None, digit: str | None, request: gr.Request) -> tuple[Any, Any]:
-    """Keep the drawing on show (a canvas data URL or an uploaded file's path) as a `digit`.
-
-    What a person must do first is a warning, never an error on a component: an error badge
-    would cover the digit buttons it asks them to use."""
-    ws = workspace_of(request)
-    try:
-        if digit is None:
-            raise UserSampleError("First choose the digit you drew (one of 0–9 above), then keep it.")
-        save_user_sample(image, digit, ws)
-    except (UserSampleError, mnist_core.InvalidImage) as error:
-        gr.Warning(say(str(error), request))
-        return gr.skip(), gr.skip()
-    return (say("✓ Kept as a **{digit}**: {count} drawing(s) kept so far. The next retrain (Retrain tab) learns "
-                "from them; see or delete them there, under *Your drawings*.", request,
-                digit=digit, count=count_user_samples(ws)), None)
-
-
-def correction_control(image: gr.State) -> Any:
-    """Declare the Draw tab's "That's wrong, it was a ___": the user gives the right digit and
-    the drawing on show (`image`) is kept for retraining (mnist_core.user_samples). Returns
-    the keep event, for the Retrain tab's counts to follow."""
-    with gr.Group(elem_id="correction"):
-        digit = gr.Radio(DIGITS, label=t("Wrong answer? It was a…"), elem_id="correct-digit")
-        keep = gr.Button(t("Keep this drawing to retrain with"), size="sm", elem_id="keep-drawing")
-    note = gr.Markdown(elem_id="correction-note")
-    return keep.click(save_correction, [image, digit], [note, digit], api_visibility="private")
 
 
 def retrain_api(architecture: str, epochs: int, lr: float | None = None, batch_size: int | None = None,

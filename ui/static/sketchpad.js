@@ -127,16 +127,21 @@ function afterPaint(f) {
   requestAnimationFrame(() => setTimeout(f, 0));
 }
 
+// The drawing as the PNG Python reads ("" when the canvas is empty). Keep this drawing calls it at
+// its click (draw_tab.KEEP_ON_SHOW): the component's value follows a stroke only once its answer is painted.
 const small = document.createElement("canvas");
+function drawingNow() {
+  if (strokes.length === 0) return "";
+  small.height = SEND_HEIGHT;
+  small.width = Math.round(SEND_HEIGHT * (canvas.clientWidth / canvas.clientHeight || 1));
+  paint(small.getContext("2d"), small.width, small.height, "#fff");
+  return small.toDataURL("image/png");
+}
+canvas.drawingNow = drawingNow;
+
 function send(strokeEnded) {
   lastSent = performance.now();
-  let image = "";
-  if (strokes.length > 0) {
-    small.height = SEND_HEIGHT;
-    small.width = Math.round(SEND_HEIGHT * (canvas.clientWidth / canvas.clientHeight || 1));
-    paint(small.getContext("2d"), small.width, small.height, "#fff");
-    image = small.toDataURL("image/png");
-  }
+  const image = drawingNow();
   const id = ++asked;
   markPending();
   ask(image, props.model_id)
