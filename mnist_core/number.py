@@ -37,6 +37,7 @@ MAX_MARKS = 16  # only the largest marks are looked at: a page of scribbles stay
 MAX_DIGITS = 12  # at most this many digits are read
 SPECK = 0.35  # a group smaller than this share of the digits' height each way is a speck, ignored
 SPECK_INK = 0.12  # ... and so is a group with less ink than this share of the median group's
+STRAY = (0.6, 0.2)  # ... and one lower than this share of the tallest group with less than this share of the most ink
 SAME_DIGIT_OVERLAP = 0.5  # marks that overlap by this share of the narrower one's width are one digit
 TOUCHING = 1.15  # a group wider than this many times the digits' height may be digits that touch
 ALONE_TOUCHING = 1.3  # ... and when it is the only group (a letter or a wide digit, more likely than a number)
@@ -310,10 +311,16 @@ def _flag(a: _Group, b: _Group) -> bool:
 def _without_faint(groups: list[_Group], labels: np.ndarray, plane: np.ndarray, factor: int) -> list[_Group]:
     """`groups` less those with hardly any ink: dots and specks one over the other (a ":" of stray
     ink) make a group as tall as a digit, but a 1, the digit with the least ink, has about a third
-    of a digit's. Counted on the ink plane itself (the small copy's max-pooling fattens a dot)."""
+    of a digit's. Counted on the ink plane itself (the small copy's max-pooling fattens a dot).
+    Also gone: a group both short and with little ink beside the others (STRAY), stray ink by a
+    digit (on MNIST's forms, a bit of a neighbour: a 9 with a tick beside it was read "91")."""
     amounts = [int((_own_ink(g, labels, plane, factor) > INK_LEVEL).sum()) for g in groups]
-    least = SPECK_INK * float(np.median(amounts)) if amounts else 0.0
-    return [g for g, amount in zip(groups, amounts) if amount >= least]
+    if not amounts:
+        return []
+    least = SPECK_INK * float(np.median(amounts))
+    tallest, most = max(g.height for g in groups), max(amounts)
+    return [g for g, amount in zip(groups, amounts) if amount >= least
+            and not (g.height < STRAY[0] * tallest and amount < STRAY[1] * most)]
 
 
 def _own_ink(g: _Group, labels: np.ndarray, plane: np.ndarray, factor: int) -> np.ndarray:

@@ -134,6 +134,18 @@ def test_a_five_whose_flag_reaches_past_its_body_is_one_digit(model) -> None:
     assert read_number(page, *model).text == "15"
 
 
+def test_a_short_thin_mark_beside_a_digit_is_stray_ink_but_a_short_1_is_a_digit(model) -> None:
+    """A mark under 0.6 of the digit's height with under a fifth of its ink is stray ink (on
+    MNIST's forms, a bit of a neighbour: a 9 with a grey tick beside it was read "91"); a 1 that
+    tall or taller is a digit, however little ink it has."""
+    image = written("6", gap=80)
+    ImageDraw.Draw(image).line([(155, 110), (157, 165)], fill=110, width=7)  # grey, 0.42 of the 6's height
+    assert read_number(image, *model).text == "6"
+    image = written("6", gap=80)
+    ImageDraw.Draw(image).line([(160, 75), (160, 175)], fill=0, width=18)  # a 1 of 0.75 of the 6's height
+    assert read_number(image, *model).text == "61"
+
+
 def test_stray_dots_between_digits_are_not_a_mark(model) -> None:
     """Two specks of ink one over the other (a ":" a pen left, or noise in a scan) are as tall as
     a digit's box is wide but hold hardly any ink: not a "?" between the digits."""
