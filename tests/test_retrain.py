@@ -189,6 +189,35 @@ def test_bad_corrections_are_refused(data_dir: Path, tmp_path: Path) -> None:
     assert us.count_user_samples() == 0
 
 
+def test_keep_reads_no_server_file_named_by_the_page(data_dir: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep's drawing comes from the page (draw_tab.KEEP_ON_SHOW), so a client can send anything
+    there: only a canvas data URL is a drawing; a path gets the message, and nothing is kept. A
+    photo is kept from the server's own record of the upload being read."""
+    import base64
+    from types import SimpleNamespace
+
+    from ui import draw_tab
+
+    warned: list[str] = []
+    monkeypatch.setattr(draw_tab.gr, "Warning", warned.append)
+    request = SimpleNamespace(session_hash="keep", headers={"accept-language": "en"})
+    photo = digit_png(tmp_path / "1.png")
+    workspace = draw_tab.workspace_of(request)
+
+    for sent in (str(photo), "/etc/passwd", 7):
+        draw_tab.save_correction(sent, None, "1", request)
+    assert warned == ["The drawing could not be read. Please clear the canvas and draw again."] * 3
+    assert us.count_user_samples(workspace) == 0
+
+    drawing = "data:image/png;base64," + base64.b64encode(photo.read_bytes()).decode()
+    assert "Kept as a **1**: 1 drawing(s)" in draw_tab.save_correction(drawing, None, "1", request)[0]
+    assert "Kept as a **1**: 2 drawing(s)" in draw_tab.save_correction("", str(photo), "1", request)[0]  # the photo
+    assert "Kept as a **1**: 3 drawing(s)" in draw_tab.save_correction(drawing, str(photo), "1", request)[0]
+    draw_tab.save_correction("", drawing, "1", request)  # an empty canvas and no photo: nothing to keep
+    assert warned[-1].startswith("Nothing is drawn") and us.count_user_samples(workspace) == 3
+
+
 def test_the_user_dataset_has_a_size_cap(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(us, "MAX_USER_SAMPLES", 2)
     image = Image.open(digit_png(tmp_path / "1.png"))
