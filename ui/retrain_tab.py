@@ -23,7 +23,7 @@ from mnist_core import retrain as rt
 from mnist_core.models import SPECS
 from mnist_core.registry import model_info, own_models
 from mnist_core.train import Progress
-from mnist_core.user_samples import (DIGITS, HOLDOUT_MIN_SAMPLES, UserSampleError, count_user_samples,
+from mnist_core.user_samples import (HOLDOUT_MIN_SAMPLES, UserSampleError, count_user_samples,
                                      delete_user_sample, list_user_samples, max_samples)
 from mnist_core.workspaces import QUOTA, Workspace
 from ui.texts import language, say, t
