@@ -21,9 +21,11 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mnist_core  # noqa: E402
 from mnist_core.data import load_mnist, to_float  # noqa: E402
 from mnist_core.pen import redraw  # noqa: E402
+from mnist_as_scans import scan  # noqa: E402  (the scans mnist_as_scans.py reads)
 
 
 def crispness(images: torch.Tensor) -> str:
@@ -36,8 +38,7 @@ def crispness(images: torch.Tensor) -> str:
 
 
 def through_to_mnist(digits: torch.Tensor, resample: int) -> torch.Tensor:
-    return torch.stack([mnist_core.to_mnist(Image.fromarray(255 - d.numpy()).resize((280, 280), resample))
-                        for d in digits])
+    return torch.stack([mnist_core.to_mnist(scan(d, resample)) for d in digits])
 
 
 def main() -> None:

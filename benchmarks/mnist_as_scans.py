@@ -37,9 +37,9 @@ from mnist_core.reading import Reading, read, read_all, temperature_in  # noqa: 
 SCALE = 10
 
 
-def scan(image: torch.Tensor) -> Image.Image:
+def scan(image: torch.Tensor, resample: int = Image.BILINEAR) -> Image.Image:
     """A 28x28 MNIST digit (white on black) as a scan: black ink on white paper, SCALE times the size."""
-    return Image.fromarray(255 - image.numpy()).resize((28 * SCALE, 28 * SCALE), Image.BILINEAR)
+    return Image.fromarray(255 - image.numpy()).resize((28 * SCALE, 28 * SCALE), resample)
 
 
 def outcome(reading: Reading, label: int) -> str:
