@@ -592,6 +592,33 @@ def test_a_model_saved_on_the_server_since_it_started_is_in_every_draw_tab(
         page.context.close()
 
 
+def test_no_control_a_preset_fills_is_inside_a_closed_accordion() -> None:
+    """Gradio renders a closed accordion's children only when it opens, and applies a value the
+    server gave one of them meanwhile a moment after it appears, over what was typed in between: a
+    number of digits typed right after opening "More settings" became the preset's 0 again."""
+    import gradio as gr
+
+    from ui.retrain_tab import retrain_tab
+
+    with gr.Blocks() as demo:
+        retrain_tab()
+    config = demo.get_config_file()
+    components = {c["id"]: c for c in config["components"]}
+
+    def ancestors(node: dict, above: tuple[int, ...] = ()) -> Iterator[tuple[int, tuple[int, ...]]]:
+        yield node["id"], above
+        for child in node.get("children", []):
+            yield from ancestors(child, (*above, node["id"]))
+
+    above = dict(ancestors(config["layout"]))
+    closed = {i for i, c in components.items() if c["type"] == "accordion" and not c["props"].get("open", True)}
+    network = next(i for i, c in components.items() if c["props"].get("elem_id") == "retrain-network")
+    filled = {output for dep in config["dependencies"] if [network, "change"] in [list(t) for t in dep["targets"]]
+              for output in dep["outputs"]}
+    assert len(filled) == 8  # start, epochs, lr, batch size, optimizer, schedule, augment, digits per epoch
+    assert [components[i]["props"].get("label") for i in filled if closed & set(above[i])] == []
+
+
 def test_the_retrain_tab_trains_a_model_that_the_draw_tab_selects(page) -> None:
     from playwright.sync_api import expect
 

@@ -308,6 +308,12 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             start = gr.Radio([(t("its shipped weights"), "shipped"), (t("scratch (random weights)"), "scratch")],
                              value=default.start, label=t("Start from"))
             epochs = gr.Slider(1, rt.MAX_EPOCHS, value=default.epochs, step=1, label=t("Epochs"), elem_id="retrain-epochs")
+            # Every control a preset fills (_fill) stays out of "More settings": Gradio renders a closed
+            # accordion's children only once it opens, and then applies the values they missed a moment
+            # later, over what the person may have typed already (a typed 2,000 became 0 again, and the
+            # run trained on all 55,000: see README, "The Retrain tab").
+            train_size = gr.Number(default.train_size or 0, precision=0, minimum=0, maximum=55_000,
+                                   label=t("MNIST training digits per epoch (0: all 55,000)"))
             with gr.Row():
                 lr = gr.Number(default.lr, label=t("Learning rate (peak, with one-cycle)"), minimum=0, step=1e-4)
                 batch_size = gr.Number(default.batch_size, label=t("Batch size"), precision=0, minimum=1,
@@ -320,8 +326,6 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
             augment = gr.Checkbox(default.augment, label=t("Augment: random rotation, scale, shear, shift, stroke width"))
             use_samples = gr.Checkbox(True, label=t("Include your corrected drawings"))
             with gr.Accordion(t("More settings"), open=False):
-                train_size = gr.Number(default.train_size or 0, precision=0, minimum=0, maximum=55_000,
-                                       label=t("MNIST training digits per epoch (0: all 55,000)"))
                 time_budget_s = gr.Slider(10, rt.TIME_CAP_S, value=rt.TIME_CAP_S, step=10,
                                           label=t("Time limit (seconds): training stops there"),
                                           elem_id="retrain-time-limit")
