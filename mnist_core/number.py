@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.preprocess import from_ink_plane, ink_plane, to_mnist
-from mnist_core.reading import Reading, read, read_all
+from mnist_core.reading import Reading, label_regions, read, read_all
 
 MARK_SIDE = 160  # marks are found on a copy of the ink at most this many pixels a side
 INK_LEVEL = 48  # on 0..255: a pixel of the ink plane above this is ink, for finding marks
@@ -122,7 +122,7 @@ def read_number(image: Any, model: nn.Module, temperature: float = 1.0) -> Numbe
     factor = max(1, math.ceil(max(plane.shape) / MARK_SIDE))
     pooled = F.max_pool2d(torch.from_numpy(plane)[None, None].float(), factor, ceil_mode=True)[0, 0].numpy()
     small = pooled > INK_LEVEL
-    labels = _label_marks(small)
+    labels = label_regions(small, diagonal=True)
     groups = _without_faint(_digits(labels), labels, plane, factor)
     if not groups:
         return NumberReading([], size)
@@ -257,25 +257,6 @@ def _mark(labels: np.ndarray, label: int) -> _Group:
     """The mark numbered `label`, with its box."""
     ys, xs = np.nonzero(labels == label)
     return _Group([label], int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-
-
-def _label_marks(ink: np.ndarray) -> np.ndarray:
-    """Each connected group of ink pixels (8-neighbours) numbered 1, 2, ...; 0 for paper.
-    Labels spread as the largest neighbour's until nothing changes (a few dozen steps)."""
-    if not ink.any():
-        return np.zeros(ink.shape, dtype=np.int64)
-    mask = torch.from_numpy(ink).float()[None, None]
-    labels = torch.arange(1, ink.size + 1, dtype=torch.float32).view(1, 1, *ink.shape) * mask
-    while True:
-        grown = labels
-        for _ in range(8):
-            grown = F.max_pool2d(grown, 3, stride=1, padding=1) * mask
-        if torch.equal(grown, labels):
-            break
-        labels = grown
-    values = labels[0, 0].long().numpy()
-    ids = np.unique(values[values > 0])
-    return np.where(values > 0, np.searchsorted(ids, values) + 1, 0)
 
 
 def _digits(labels: np.ndarray) -> list[_Group]:

@@ -152,26 +152,62 @@ def count_holes(ink: np.ndarray, min_pixels: int = 2) -> int:
 
 
 def _regions(mask: np.ndarray, diagonal: bool) -> list[Region]:
-    """Each connected region of True pixels."""
-    steps = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy or dx) and (diagonal or not (dy and dx))]
+    """Each connected region of True pixels, in the order of their first pixels (row by row)."""
+    labels = label_regions(mask, diagonal)
+    ys, xs = np.nonzero(labels)
+    which = labels[ys, xs] - 1
+    count = int(labels.max())
+    size = np.bincount(which, minlength=count)
+    y0, x0, y1, x1 = (np.full(count, fill) for fill in (labels.shape[0], labels.shape[1], -1, -1))
+    np.minimum.at(y0, which, ys), np.minimum.at(x0, which, xs)
+    np.maximum.at(y1, which, ys), np.maximum.at(x1, which, xs)
+    first = np.full(count, labels.size)
+    np.minimum.at(first, which, ys * labels.shape[1] + xs)
+    border = (y0 == 0) | (x0 == 0) | (y1 == labels.shape[0] - 1) | (x1 == labels.shape[1] - 1)
+    return [Region(int(size[k]), bool(border[k]), (int(y0[k]), int(x0[k]), int(y1[k]), int(x1[k])))
+            for k in np.argsort(first)]
+
+
+def label_regions(mask: np.ndarray, diagonal: bool) -> np.ndarray:
+    """Each connected region of True pixels (8-neighbours if `diagonal`, else 4) numbered 1, 2, ...
+    in the order of each region's last pixel (row by row); 0 elsewhere. The runs of True pixels
+    along each row are joined with the runs they touch in the row above (union-find): a few hundred
+    runs for a drawing, fast whatever the regions' shapes. (Before, number.py spread labels by
+    repeated max-pooling, 3.7 ms of a 10 ms reading, half a second for a long coiled stroke, and
+    this module flood-filled pixel by pixel.)"""
     height, width = mask.shape
-    seen = np.zeros_like(mask, dtype=bool)
-    regions = []
-    for start in zip(*np.nonzero(mask)):
-        if seen[start]:
-            continue
-        stack, size, border = [start], 0, False
-        y0, x0, y1, x1 = *start, *start
-        seen[start] = True
-        while stack:
-            y, x = stack.pop()
-            size += 1
-            border |= y in (0, height - 1) or x in (0, width - 1)
-            y0, x0, y1, x1 = min(y0, y), min(x0, x), max(y1, y), max(x1, x)
-            for dy, dx in steps:
-                ny, nx = y + dy, x + dx
-                if 0 <= ny < height and 0 <= nx < width and mask[ny, nx] and not seen[ny, nx]:
-                    seen[ny, nx] = True
-                    stack.append((ny, nx))
-        regions.append(Region(size, border, (y0, x0, y1, x1)))
-    return regions
+    padded = np.zeros((height, width + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    rows, edges = np.nonzero(np.diff(padded, axis=1))  # per row: start, end, start, end, ...
+    starts, ends, run_rows = edges[0::2], edges[1::2], rows[0::2]
+    reach = 1 if diagonal else 0  # runs touch if they overlap, or (8-neighbours) meet at a corner
+    parent = list(range(len(starts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    row_first = np.searchsorted(run_rows, np.arange(height + 1))  # row y's runs: row_first[y] up to row_first[y + 1]
+    for y in range(1, height):
+        j, above_end = row_first[y - 1], row_first[y]
+        for i in range(row_first[y], row_first[y + 1]):  # both rows' runs are in order: one pass
+            while j < above_end and ends[j] + reach <= starts[i]:
+                j += 1
+            k = j
+            while k < above_end and starts[k] < ends[i] + reach:
+                a, b = root(i), root(k)
+                if a != b:
+                    parent[a] = b
+                k += 1
+    roots = np.array([root(i) for i in range(len(starts))], dtype=np.int64)
+    last = np.zeros(len(starts), dtype=np.int64)  # each region's last pixel, as a flat index
+    np.maximum.at(last, roots, run_rows * width + ends - 1)
+    region_roots = np.unique(roots)
+    number = np.zeros(len(starts), dtype=np.int64)
+    number[region_roots[np.argsort(last[region_roots])]] = np.arange(1, len(region_roots) + 1)
+    labels = np.zeros((height, width), dtype=np.int64)
+    for run, label in enumerate(number[roots]):
+        labels[run_rows[run], starts[run]:ends[run]] = label
+    return labels

@@ -13,7 +13,8 @@ import mnist_core
 from mnist_core import pen, retrain, styles, symbols
 from mnist_core.data import load_mnist, to_float
 from mnist_core.evaluate import choose_temperature, fit_temperature, predict_logits, words_hold
-from mnist_core.reading import NOT_A_DIGIT, certainty, marks, read, read_all, temperature_in, why_not_a_digit
+from mnist_core.reading import (NOT_A_DIGIT, certainty, label_regions, marks, read, read_all, temperature_in,
+                                why_not_a_digit)
 from mnist_core.weights import weights_path
 
 HELD_OUT_SEED = 4_242_424  # no training uses it
@@ -205,3 +206,64 @@ def test_marks() -> None:
     ink[2:5, 2:5] = ink[10:14, 10] = ink[20, 3:9] = True
     ink[27, 27] = True  # one stray pixel is not a mark
     assert sorted(mark.box for mark in marks(ink)) == [(2, 2, 4, 4), (10, 10, 13, 10), (20, 3, 20, 8)]  # y0, x0, y1, x1
+
+
+def flood_fill_labels(ink: np.ndarray, diagonal: bool) -> np.ndarray:
+    """The regions of `ink` found the slow, obvious way: a flood fill from each unlabelled ink pixel
+    (8-neighbours if `diagonal`, else 4), then numbered in the order of each region's last pixel,
+    row by row."""
+    height, width = ink.shape
+    mark = np.zeros(ink.shape, dtype=np.int64)
+    count = 0
+    for y0, x0 in zip(*np.nonzero(ink)):
+        if mark[y0, x0]:
+            continue
+        count += 1
+        mark[y0, x0], todo = count, [(y0, x0)]
+        while todo:
+            y, x = todo.pop()
+            for ny in range(max(0, y - 1), min(height, y + 2)):
+                for nx in range(max(0, x - 1), min(width, x + 2)):
+                    if ink[ny, nx] and not mark[ny, nx] and (diagonal or ny == y or nx == x):
+                        mark[ny, nx] = count
+                        todo.append((ny, nx))
+    last = [np.flatnonzero(mark.ravel() == k).max() for k in range(1, count + 1)]
+    number = np.zeros(count + 1, dtype=np.int64)
+    number[1 + np.argsort(last)] = np.arange(1, count + 1)
+    return number[mark]
+
+
+def spiral(side: int) -> np.ndarray:
+    """One stroke coiled inwards with a pixel of paper between its turns: a single mark about
+    side * side / 2 pixels long."""
+    ink = np.zeros((side, side), dtype=bool)
+
+    def inside(y: int, x: int) -> bool:
+        return 0 <= y < side and 0 <= x < side
+
+    def room(y: int, x: int, dy: int, dx: int) -> bool:
+        """The next pixel is paper, and so is the one after it (or the edge)."""
+        ahead = (y + 2 * dy, x + 2 * dx)
+        return inside(y + dy, x + dx) and not ink[y + dy, x + dx] and (not inside(*ahead) or not ink[ahead])
+
+    y, x, dy, dx = 0, 0, 0, 1
+    ink[y, x] = True
+    while room(y, x, dy, dx) or room(y, x, dx, -dy):
+        if not room(y, x, dy, dx):
+            dy, dx = dx, -dy  # turn right
+        y, x = y + dy, x + dx
+        ink[y, x] = True
+    return ink
+
+
+def test_regions_are_the_connected_groups_of_ink_numbered_in_order() -> None:
+    rng = np.random.default_rng(0)
+    masks = [np.zeros((4, 6), dtype=bool), np.ones((3, 5), dtype=bool), np.eye(7, dtype=bool),
+             np.eye(7, dtype=bool)[::-1], spiral(41)]
+    masks += [rng.random(tuple(rng.integers(1, 40, 2))) < rng.uniform(0.05, 0.7) for _ in range(300)]
+    for ink in masks:
+        for diagonal in (True, False):
+            np.testing.assert_array_equal(label_regions(ink, diagonal), flood_fill_labels(ink, diagonal))
+    assert label_regions(np.eye(7, dtype=bool), diagonal=True).max() == 1  # corners touch: one mark
+    assert label_regions(np.eye(7, dtype=bool), diagonal=False).max() == 7
+    assert label_regions(spiral(41), diagonal=True).max() == 1
