@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 PLOT_EVERY_S = 0.5  # the curves are redrawn at most this often
 SAMPLES_SHOWN = 120
-PRESETS = [(t("Short retrain: fine-tune the shipped weights, about half a minute"), "short"),
+PRESETS = [(t("Short retrain: fine-tune the shipped weights, a minute or so"), "short"),
            (t("The tutorial's recipe, from scratch"), "tutorial")]
 CURVE_COLUMNS = ["epoch", "value", "series"]
 LOSS_SERIES = ["training loss"]
@@ -293,9 +293,9 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
     default = rt.preset(rt.DEFAULT_ARCHITECTURE, "short")
     gr.Markdown(t(
         "Train a network again and use it in the Draw tab. The **short retrain** fine-tunes a network's "
-        "shipped weights for about half a minute on MNIST (with random distortions) plus your corrected drawings; "
-        "the **tutorial recipe** trains it from scratch as its tutorial does. One training runs at a time "
-        "on this server: a second one waits for it (at most three wait)."
+        "shipped weights on MNIST (with random distortions) plus your corrected drawings, then checks and "
+        "tests it: a minute or so on two cores. The **tutorial recipe** trains it from scratch as its tutorial "
+        "does. One training runs at a time on this server: a second one waits for it (at most three wait)."
     ))
     gr.Markdown(t(WORKSPACE_NOTE, models=QUOTA.models, drawings=QUOTA.drawings, megabytes=QUOTA.megabytes),
                 elem_id="workspace-note")

@@ -45,13 +45,13 @@ ZH: dict[str, str] = {
     "Feature map": "特征图",
     # The Retrain tab
     "Train a network again and use it in the Draw tab. The **short retrain** fine-tunes a network's shipped "
-    "weights for about half a minute on MNIST (with random distortions) plus your corrected drawings; the "
-    "**tutorial recipe** trains it from scratch as its tutorial does. One training runs at a time on this "
-    "server: a second one waits for it (at most three wait).":
-        "重新训练一个网络，然后在“画图”页使用它。**短训练**在 MNIST（加随机变形）和你纠正过的图上，"
-        "把网络自带的权重微调大约半分钟；**教程配方**按教程从头训练。服务器上一次只运行一个训练，"
-        "其他的排队等待（最多三个）。",
-    "Short retrain: fine-tune the shipped weights, about half a minute": "短训练：微调自带权重，大约半分钟",
+    "weights on MNIST (with random distortions) plus your corrected drawings, then checks and tests it: a minute "
+    "or so on two cores. The **tutorial recipe** trains it from scratch as its tutorial does. One training runs "
+    "at a time on this server: a second one waits for it (at most three wait).":
+        "重新训练一个网络，然后在“画图”页使用它。**短训练**在 MNIST（加随机变形）和你纠正过的图上微调"
+        "网络自带的权重，然后检查并测试它：在两个 CPU 核上大约一分钟。**教程配方**按教程从头训练。"
+        "服务器上一次只运行一个训练，其他的排队等待（最多三个）。",
+    "Short retrain: fine-tune the shipped weights, a minute or so": "短训练：微调自带权重，大约一分钟",
     "The tutorial's recipe, from scratch": "教程配方，从头训练",
     "Settings from": "设置来自",
     "its shipped weights": "自带的权重",
