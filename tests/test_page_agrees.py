@@ -185,6 +185,33 @@ def test_keep_keeps_the_photo_being_read_and_then_the_drawing_that_replaces_it(
     assert Image.open(drawing).size[0] > Image.open(drawing).size[1]  # the canvas's shape (3:2), not the photo's
 
 
+def test_a_drawing_begun_while_a_photo_waits_its_turn_is_kept_and_read(page: Page, tmp_path: Path) -> None:
+    """On a busy server an uploaded photo waits in the queue, and the person draws meanwhile: the
+    drawing is newer. Held here until the drawing is read, the photo's reading then arrives: the
+    drawing stays on the canvas, every panel reads it, and the photo goes. Before, the photo's
+    reading wiped the drawing and took its place."""
+    held = []
+
+    def hold_the_photo(route) -> None:  # show_photo: on the queue, with the uploaded file's path
+        if "zero.jpg" in (route.request.post_data or ""):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/gradio_api/queue/join*", hold_the_photo)
+    with page.expect_request(lambda r: "queue/join" in r.url and "zero.jpg" in (r.post_data or "")):
+        upload(page, photo_of_a_zero(tmp_path))
+    draw(page, ONE)
+    expect(answer(page)).to_have_text("1")
+    expect(top_confidence(page)).to_have_text("1")
+    assert held, "the photo's reading was never held: this test did not make the race it is about"
+    with page.expect_request(lambda r: "queue/join" in r.url and "zero.jpg" not in (r.post_data or "")):  # the photo's reading has come: the tab follows it
+        for route in held:
+            route.continue_()
+    shows_everywhere(page, "1", photo=False)
+    assert not canvas_is_blank(page)
+
+
 def choose(page: Page, network: str) -> None:
     page.locator("#model input").click()
     page.get_by_role("option", name=re.compile(network)).click()

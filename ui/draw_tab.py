@@ -570,6 +570,15 @@ KEEP_ON_SHOW = """(drawing, current, digit) => {
 }"""
 
 
+# Run in the page when a photo is uploaded, before show_photo: the canvas notes which strokes were
+# begun before it, so that a drawing begun while the photo waits to be read is kept (sketchpad.js).
+PHOTO_CHOSEN = """(image, model) => {
+    const canvas = document.querySelector("#sketchpad");
+    if (canvas && canvas.photoChosen) canvas.photoChosen();
+    return [image, model];
+}"""
+
+
 def correction_control(sketch: gr.HTML, current: gr.State) -> Any:
     """Declare the Draw tab's "That's wrong, it was a ___": the user gives the right digit and
     what is on show (the canvas's drawing, or the photo being read) is kept for retraining
@@ -672,7 +681,7 @@ def draw_tab() -> DrawTab:
            queue=False)
     shown = [label, sketch, seen, current, model]
     follow(model.change(show_model, [current, model, gone], [*shown, gone], **quiet))
-    follow(upload.upload(show_photo, [upload, model], [*shown, upload], preprocess=False, **quiet))
+    follow(upload.upload(show_photo, [upload, model], [*shown, upload], preprocess=False, js=PHOTO_CHOSEN, **quiet))
     digit.input(show_digit, [current, model, digit], [label, seen], queue=False, **quiet)
     gr.on(None, words_of_the_empty_page, None, [label, sketch, seen, comparison], queue=False, **quiet)
     view.box.expand(lambda: True, None, view.opened, queue=False, **quiet).then(

@@ -33,6 +33,9 @@ let stroke = null; // the stroke being drawn, if any
 let lastSent = 0;
 let asked = 0; // number of the latest request
 let shown = 0; // number of the request whose answer is on show: an older answer arriving late is dropped
+let strokesBegun = 0; // strokes begun since the page loaded
+let photoChosenAt = null; // strokesBegun when a photo was chosen, until its reading comes (see photoChosen)
+let drawingIsNewer = false; // the photo on the server was chosen before the drawing on the canvas was begun
 
 function paint(c, width, height, background) {
   c.fillStyle = background;
@@ -96,30 +99,46 @@ function markPending() {
 // again, with the network now chosen.
 show(props.answer);
 watch("answer_id", () => {
-  if (props.photo || (strokes.length === 0 && !stroke)) {
+  if (props.photo) photoRead();
+  if ((props.photo && !drawingIsNewer) || (strokes.length === 0 && !stroke)) {
     shown = asked;
     markPending();
     show(props.answer);
   } else {
-    send(false);
+    // For a drawing begun after the photo was chosen, once its stroke has ended, the rest of the
+    // tab follows too: the drawing becomes the page's image, and the photo goes (read_canvas).
+    send(drawingIsNewer && !stroke);
   }
 });
 
-// A photo is being read: the drawing goes, and the canvas says so until the next stroke.
-function readingPhoto(on) {
-  photoNote.hidden = !on;
-  canvas.classList.toggle("not-read", on);
-}
-watch("photo", () => {
-  if (props.photo) {
+// A photo's reading has come: the drawing goes, and the canvas says so until the next stroke. But
+// on a busy server the reading can come seconds after the photo was chosen (it waits in the
+// queue), and a drawing begun meanwhile is newer: it stays, and is read instead.
+function photoRead() {
+  drawingIsNewer = drawingIsNewer || (photoChosenAt !== null && strokesBegun > photoChosenAt);
+  photoChosenAt = null;
+  if (!drawingIsNewer) {
     strokes.length = 0;
     stroke = null;
     paintNow();
     props.value = "";
   }
-  readingPhoto(Boolean(props.photo));
+  readingPhoto(!drawingIsNewer);
+}
+function readingPhoto(on) {
+  photoNote.hidden = !on;
+  canvas.classList.toggle("not-read", on);
+}
+watch("photo", () => {
+  if (!props.photo) drawingIsNewer = false;
+  readingPhoto(Boolean(props.photo) && !drawingIsNewer);
 });
 readingPhoto(Boolean(props.photo));
+// Called by the upload's event in the page, before the photo is sent to be read (draw_tab.PHOTO_CHOSEN).
+canvas.photoChosen = () => {
+  photoChosenAt = strokesBegun;
+  drawingIsNewer = false;
+};
 
 // Runs `f` once the next frame is painted: the rest of the tab (Gradio's re-rendering of this
 // component and of the outputs) must not delay the frame that shows the answer.
@@ -202,6 +221,7 @@ canvas.addEventListener("pointerdown", (e) => {
   if (e.button !== 0) return;
   stroke = [point(e)];
   strokes.push(stroke);
+  strokesBegun++;
   repaint();
   readingPhoto(false); // from this stroke's end, the drawing is what the page reads
   try {
