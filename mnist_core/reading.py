@@ -177,7 +177,7 @@ def label_regions(mask: np.ndarray, diagonal: bool) -> np.ndarray:
     this module flood-filled pixel by pixel.)"""
     height, width = mask.shape
     padded = np.zeros((height, width + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
+    padded[:, 1:-1] = mask != 0
     rows, edges = np.nonzero(np.diff(padded, axis=1))  # per row: start, end, start, end, ...
     starts, ends, run_rows = edges[0::2], edges[1::2], rows[0::2]
     reach = 1 if diagonal else 0  # runs touch if they overlap, or (8-neighbours) meet at a corner
