@@ -211,6 +211,20 @@ def test_a_drawing_begun_while_a_photo_waits_its_turn_is_kept_and_read(page: Pag
     shows_everywhere(page, "1", photo=False)
     assert not canvas_is_blank(page)
 
+    # Drawn and cleared again while the photo waits: nothing newer is on the canvas, the photo is read.
+    held.clear()
+    with page.expect_request(lambda r: "queue/join" in r.url and "zero.jpg" in (r.post_data or "")):
+        upload(page, photo_of_a_zero(tmp_path))
+    draw(page, ONE)
+    expect(top_confidence(page)).to_have_text("1")
+    page.locator(".sketch-tools .clear").click()
+    expect(page.locator("#confidences")).to_contain_text("Nothing drawn")
+    with page.expect_request(lambda r: "queue/join" in r.url and "zero.jpg" not in (r.post_data or "")):
+        for route in held:
+            route.continue_()
+    shows_everywhere(page, "0", photo=True)
+    assert canvas_is_blank(page)
+
 
 def choose(page: Page, network: str) -> None:
     page.locator("#model input").click()

@@ -113,9 +113,11 @@ watch("answer_id", () => {
 
 // A photo's reading has come: the drawing goes, and the canvas says so until the next stroke. But
 // on a busy server the reading can come seconds after the photo was chosen (it waits in the
-// queue), and a drawing begun meanwhile is newer: it stays, and is read instead.
+// queue), and a drawing begun meanwhile (and still on the canvas) is newer: it stays, and is read
+// instead.
 function photoRead() {
-  drawingIsNewer = drawingIsNewer || (photoChosenAt !== null && strokesBegun > photoChosenAt);
+  const drawnSince = photoChosenAt !== null && strokesBegun > photoChosenAt && strokes.length > 0;
+  drawingIsNewer = drawingIsNewer || drawnSince;
   photoChosenAt = null;
   if (!drawingIsNewer) {
     strokes.length = 0;
