@@ -205,7 +205,8 @@ def test_a_drawing_begun_while_a_photo_waits_its_turn_is_kept_and_read(page: Pag
     expect(answer(page)).to_have_text("1")
     expect(top_confidence(page)).to_have_text("1")
     assert held, "the photo's reading was never held: this test did not make the race it is about"
-    with page.expect_request(lambda r: "queue/join" in r.url and "zero.jpg" not in (r.post_data or "")):  # the photo's reading has come: the tab follows it
+    # Released: the photo's reading comes, and the next of the tab's events is asked for after it.
+    with page.expect_request(lambda r: "queue/join" in r.url and "zero.jpg" not in (r.post_data or "")):
         for route in held:
             route.continue_()
     shows_everywhere(page, "1", photo=False)
