@@ -192,21 +192,25 @@ def test_a_drawing_begun_while_a_photo_waits_its_turn_is_kept_and_read(page: Pag
     reading wiped the drawing and took its place."""
     held = []
 
-    def hold_the_photo(route) -> None:  # show_photo: on the queue, with the uploaded file's path
-        if "zero.jpg" in (route.request.post_data or ""):
+    def joins(request, photo: bool) -> bool:
+        """A request to join the queue: show_photo's (it carries the uploaded file's path), or another's."""
+        return "queue/join" in request.url and ("zero.jpg" in (request.post_data or "")) == photo
+
+    def hold_the_photo(route) -> None:
+        if joins(route.request, photo=True):
             held.append(route)
         else:
             route.continue_()
 
     page.route("**/gradio_api/queue/join*", hold_the_photo)
-    with page.expect_request(lambda r: "queue/join" in r.url and "zero.jpg" in (r.post_data or "")):
+    with page.expect_request(lambda r: joins(r, photo=True)):
         upload(page, photo_of_a_zero(tmp_path))
     draw(page, ONE)
     expect(answer(page)).to_have_text("1")
     expect(top_confidence(page)).to_have_text("1")
     assert held, "the photo's reading was never held: this test did not make the race it is about"
     # Released: the photo's reading comes, and the next of the tab's events is asked for after it.
-    with page.expect_request(lambda r: "queue/join" in r.url and "zero.jpg" not in (r.post_data or "")):
+    with page.expect_request(lambda r: joins(r, photo=False)):
         for route in held:
             route.continue_()
     shows_everywhere(page, "1", photo=False)
@@ -214,13 +218,13 @@ def test_a_drawing_begun_while_a_photo_waits_its_turn_is_kept_and_read(page: Pag
 
     # Drawn and cleared again while the photo waits: nothing newer is on the canvas, the photo is read.
     held.clear()
-    with page.expect_request(lambda r: "queue/join" in r.url and "zero.jpg" in (r.post_data or "")):
+    with page.expect_request(lambda r: joins(r, photo=True)):
         upload(page, photo_of_a_zero(tmp_path))
     draw(page, ONE)
     expect(top_confidence(page)).to_have_text("1")
     page.locator(".sketch-tools .clear").click()
     expect(page.locator("#confidences")).to_contain_text("Nothing drawn")
-    with page.expect_request(lambda r: "queue/join" in r.url and "zero.jpg" not in (r.post_data or "")):
+    with page.expect_request(lambda r: joins(r, photo=False)):
         for route in held:
             route.continue_()
     shows_everywhere(page, "0", photo=True)
