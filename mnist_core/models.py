@@ -37,12 +37,18 @@ class Recipe:
     weight_decay: float = 0.0
     momentum: float = 0.0  # SGD only
     styled_digits: int = 0  # digits in the styles MNIST lacks (mnist_core.styles) added to the training set
+    styled_pen: tuple[float, float] = (0.04, 0.14)  # their pen widths, a share of the digit's height (styles.PEN_WIDTH)
     label_smoothing: float = 0.0  # cross-entropy's target: 1 - this on the digit, the rest spread evenly
     seed: int = 0  # the seed the shipped weights were trained with (python -m mnist_core.train's default)
     # A fine-tune's learning rate per block of the network (its blocks(), from the input up), as a
     # fraction of lr: the features every digit shares move least (see train.param_groups).
     # Empty: one learning rate for every parameter.
     block_lr_scales: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A weights file records the recipe as JSON, where a tuple comes back as a list.
+        object.__setattr__(self, "styled_pen", tuple(self.styled_pen))
+        object.__setattr__(self, "block_lr_scales", tuple(self.block_lr_scales))
 
     def to_dict(self) -> dict:
         return asdict(self)

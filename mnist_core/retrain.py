@@ -172,6 +172,7 @@ class RetrainSettings:
         return Recipe(self.optimizer, self.lr, self.batch_size, self.epochs, augment=self.augment,
                       schedule=self.schedule, weight_decay=tutorial.weight_decay,
                       momentum=tutorial.momentum if self.optimizer == "sgd" else 0.0, styled_digits=styled,
+                      styled_pen=tutorial.styled_pen,
                       block_lr_scales=self.block_lr_scales if self.start == "shipped" else ())
 
 
@@ -613,7 +614,8 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     if s.train_size:
         data = dataclasses.replace(data, train_images=data.train_images[:s.train_size],
                                    train_labels=data.train_labels[:s.train_size])
-    data = with_styled_digits(data, s.recipe().styled_digits, seed=s.seed)  # as the network's recipe mixes them
+    recipe = s.recipe()
+    data = with_styled_digits(data, recipe.styled_digits, seed=s.seed, pen_width=recipe.styled_pen)  # as the network's recipe mixes them
     if s.start == "shipped":
         data = with_pen_drawn(data, s.seed)
     model = build_model(s.architecture, seed=s.seed)  # the same fresh weights for the same seed

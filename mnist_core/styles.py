@@ -39,6 +39,9 @@ JITTER = 0.025  # standard deviation of each template point, as a fraction of th
 # synthetic 1s, cost MNIST validation nothing).
 LEAD_IN_LENGTH = (0.15, 0.6)
 LEAD_IN_ANGLE = (10.0, 65.0)
+# The pen's width, as a share of the digit's height: a ballpoint to a felt pen. A Recipe may ask for
+# bolder ones (Recipe.styled_pen): a marker's stroke is a sixth to a quarter of the digit.
+PEN_WIDTH = (0.04, 0.14)
 
 
 def arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n: int = 14) -> Stroke:
@@ -199,22 +202,25 @@ def round_corners(stroke: np.ndarray) -> np.ndarray:
     return stroke
 
 
-def draw_styled(digit: int, rng: np.random.Generator, style: int | None = None) -> Image.Image:
+def draw_styled(digit: int, rng: np.random.Generator, style: int | None = None,
+                pen_width: tuple[float, float] = PEN_WIDTH) -> Image.Image:
     """One digit in one of its styles (random unless given), black ink on a white canvas."""
     styles = STYLES[digit]
-    return draw_strokes(styles[rng.integers(len(styles)) if style is None else style](rng), rng)
+    return draw_strokes(styles[rng.integers(len(styles)) if style is None else style](rng), rng, pen_width)
 
 
-def draw_strokes(strokes: list[Stroke], rng: np.random.Generator) -> Image.Image:
+def draw_strokes(strokes: list[Stroke], rng: np.random.Generator,
+                 pen_width: tuple[float, float] = PEN_WIDTH) -> Image.Image:
     """Strokes in a unit box drawn by a hand: jittered, slanted, sheared, widened or narrowed,
-    corners rounded or not, with a round pen of random width; black ink on a white canvas."""
+    corners rounded or not, with a round pen of random width within `pen_width` (a share of the
+    digit's height); black ink on a white canvas."""
     angle = math.radians(rng.uniform(-12, 12))
     shear, width = rng.uniform(-0.25, 0.15), rng.uniform(0.65, 1.2)
     transform = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]) @ \
         np.array([[width, shear], [0.0, 1.0]])
     cut_corners = rng.random() < 0.6
     height = rng.uniform(0.5, 0.8) * CANVAS
-    pen = rng.uniform(0.04, 0.14) * height
+    pen = rng.uniform(*pen_width) * height
     image = Image.new("L", (CANVAS, CANVAS), 255)
     draw = ImageDraw.Draw(image)
     for stroke in strokes:
@@ -230,14 +236,14 @@ def draw_strokes(strokes: list[Stroke], rng: np.random.Generator) -> Image.Image
 
 
 @functools.lru_cache(maxsize=2)  # the app's retrains reuse them
-def synthesize(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def synthesize(n: int, seed: int, pen_width: tuple[float, float] = PEN_WIDTH) -> tuple[torch.Tensor, torch.Tensor]:
     """n styled digits as MNIST-like uint8 [n, 28, 28] images and int64 [n] labels, digits
-    in turn (0, 1, ..., 9, 0, ...). The same seed gives the same digits."""
+    in turn (0, 1, ..., 9, 0, ...). The same seed (and pens) gives the same digits."""
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for i in range(n):
         digit = i % 10
-        x = as_mnist_uint8(draw_styled(digit, rng))
+        x = as_mnist_uint8(draw_styled(digit, rng, pen_width=pen_width))
         if x is None:  # cannot happen for these strokes, but a missing digit must not shift the labels
             continue
         images.append(x)
@@ -251,10 +257,11 @@ def as_mnist_uint8(image: Image.Image) -> torch.Tensor | None:
     return None if x is None else (x[0] * 255).round().to(torch.uint8)
 
 
-def with_styled_digits(data: MnistData, n: int, seed: int = 0) -> MnistData:
+def with_styled_digits(data: MnistData, n: int, seed: int = 0,
+                       pen_width: tuple[float, float] = PEN_WIDTH) -> MnistData:
     """`data` with n styled digits added to its training set (validation and test unchanged)."""
     if n <= 0:
         return data
-    images, labels = synthesize(n, seed)
+    images, labels = synthesize(n, seed, tuple(pen_width))
     return dataclasses.replace(data, train_images=torch.cat([data.train_images, images]),
                                train_labels=torch.cat([data.train_labels, labels]))

@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {error}")
     if args.train_size:
         data.train_images, data.train_labels = data.train_images[:args.train_size], data.train_labels[:args.train_size]
-    data = with_styled_digits(data, recipe.styled_digits, seed=args.seed)
+    data = with_styled_digits(data, recipe.styled_digits, seed=args.seed, pen_width=recipe.styled_pen)
     model = build_model(args.model, seed=args.seed)
     device = pick_device()
 

@@ -33,3 +33,10 @@ def test_the_default_network_reads_every_style(digit: int, style: int) -> None:
         answers = model(x).argmax(1)
     name = styles.STYLES[digit][style].__name__
     assert (answers == digit).sum() >= 48, f"{name}: read as {answers.tolist()}"
+
+
+def test_a_recipe_that_names_no_pens_draws_with_the_styles_own() -> None:
+    """Recipe.styled_pen's default is styles.PEN_WIDTH, written twice (models.py imports no drawing code)."""
+    from mnist_core.models import Recipe
+
+    assert Recipe("adam", 1e-3, 64, 1).styled_pen == styles.PEN_WIDTH
