@@ -276,6 +276,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="weights file to write (default: weights/<model>.safetensors)")
     parser.add_argument("--data-root", help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
     parser.add_argument("--seed", type=int, help="random seed (default: the recipe's, which made the shipped weights)")
+    parser.add_argument("--styled-pen", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        help="the styled digits' pen widths, a share of the digit's height (default: the recipe's)")
     parser.add_argument("--train-size", type=int, help="train on only the first N training digits (for quick tries)")
     parser.add_argument("--time-budget", type=float, help="stop after this many seconds")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
@@ -284,7 +286,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     spec = SPECS[args.model]
-    overrides = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size}.items() if v}
+    overrides = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
+                                   "styled_pen": args.styled_pen}.items() if v}
     recipe = dataclasses.replace(spec.recipe, **overrides)
     if args.seed is None:
         args.seed = recipe.seed
