@@ -49,7 +49,8 @@ def main() -> None:
                 with torch.inference_mode():
                     right = model(x).argmax(1) == digit
                 row.append(f"{right.float().mean().item():12.1%}")
-            print(f"{f'{digit} {maker.__name__.lstrip(chr(95))}':30}" + "".join(row), flush=True)
+            name = f"{digit} {maker.__name__.lstrip('_')}"
+            print(f"{name:30}" + "".join(row), flush=True)
 
 
 if __name__ == "__main__":
