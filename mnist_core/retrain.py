@@ -649,7 +649,7 @@ def _train(job: Job, report: Any, report_every: int | None) -> Run | None:
     replay_x, replay_y = replay_confused(shipped, train_x, train_y, weight, s.seed)
     extra_x, extra_y = torch.cat([train_x] * max(weight, 1) + [replay_x]), torch.cat([train_y] * max(weight, 1) + [replay_y])
     steps = math.ceil((len(data.train_images) + len(extra_x)) / s.batch_size) * s.epochs
-    result = fit(model, s.recipe(), data, seed=s.seed, device=pick_device(), on_progress=on_progress,
+    result = fit(model, recipe, data, seed=s.seed, device=pick_device(), on_progress=on_progress,
                  should_stop=job.stop.is_set, time_budget_s=min(s.time_budget_s, TIME_CAP_S),
                  report_every=report_every or max(10, min(300, steps // 50)),
                  extra_images=extra_x if len(extra_x) else None, extra_labels=extra_y,
