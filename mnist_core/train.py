@@ -278,6 +278,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, help="random seed (default: the recipe's, which made the shipped weights)")
     parser.add_argument("--styled-pen", type=float, nargs=2, metavar=("LOW", "HIGH"),
                         help="the styled digits' pen widths, a share of the digit's height (default: the recipe's)")
+    parser.add_argument("--styled-digits", type=int, metavar="N",
+                        help="digits in the styles MNIST lacks added to training (default: the recipe's)")
     parser.add_argument("--train-size", type=int, help="train on only the first N training digits (for quick tries)")
     parser.add_argument("--time-budget", type=float, help="stop after this many seconds")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
@@ -287,7 +289,8 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     spec = SPECS[args.model]
     overrides = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
-                                   "styled_pen": args.styled_pen}.items() if v}
+                                   "styled_pen": args.styled_pen, "styled_digits": args.styled_digits}.items()
+                 if v is not None}
     recipe = dataclasses.replace(spec.recipe, **overrides)
     if args.seed is None:
         args.seed = recipe.seed

@@ -173,12 +173,13 @@ def test_train_cli_help() -> None:
 def test_train_cli_tiny_run(tmp_path: Path) -> None:
     out_file = tmp_path / "tiny.safetensors"
     out = run_cli("mnist_core.train", "--model", "mlp-3x64", "--epochs", "1", "--train-size", "600",
-                  "--seed", "3", "--styled-pen", "0.05", "0.2", "--out", str(out_file))
+                  "--seed", "3", "--styled-pen", "0.05", "0.2", "--styled-digits", "30", "--out", str(out_file))
     assert out.returncode == 0, out.stderr
     assert "mlp-3x64: 1.00 epochs" in out.stdout and "test 0." in out.stdout
     meta = read_metadata(out_file)
     assert meta["id"] == "mlp-3x64" and meta["seed"] == 3 and meta["recipe"]["batch_size"] == 15
     assert meta["recipe"]["styled_pen"] == [0.05, 0.2]  # recorded, so the file says how it was made
+    assert meta["recipe"]["styled_digits"] == 30
 
 
 def test_train_cli_offline_error_names_folder_and_variable(tmp_path: Path) -> None:
