@@ -19,6 +19,9 @@ is ever trained on (see benchmarks/handwriting/README.md):
 - **scanned forms, 32x32**: the same set's writer-independent test digits as scanned, 1,797
   digits by 13 writers, 32x32 bitmaps of forms filled in with a pen at 300 dpi, each digit
   scaled to the bitmap's height: bold tight crops of real handwriting, black on white.
+- **scanned digits, 16x16**: Semeion Handwritten Digit, 1,593 digits by about 80 writers, each
+  digit written twice (once carefully, once fast), scanned, stretched to fill a 16x16 box and
+  made black and white by a fixed threshold.
 - **MNIST test**: the 10,000 test digits, as the networks were measured.
 
 Prints accuracy per set and network, and for the default network per digit, with the most
@@ -83,6 +86,16 @@ def opt_digits_32() -> tuple[np.ndarray, np.ndarray]:
     bits = np.array([[list(map(int, row)) for row in rows[i:i + 32]] for i in range(0, len(rows), 33)], np.uint8)
     labels = np.array([int(rows[i + 32]) for i in range(0, len(rows), 33)], np.int64)
     return (255 * (1 - bits)).astype(np.uint8), labels
+
+
+def semeion_digits() -> tuple[np.ndarray, np.ndarray]:
+    """Semeion Handwritten Digit: 16x16 bitmaps as uint8 images [N, 16, 16], black ink (0) on
+    white (255), and labels [N]. Each line of the file: 256 pixels (1 = ink), row by row, then
+    the label as ten 0s and 1s."""
+    with gzip.open(DATA / "semeion.data.gz", "rt") as f:
+        table = np.array([line.split() for line in f.read().splitlines() if line.strip()], dtype=np.uint8)
+    bits, one_hot = table[:, :256].reshape(-1, 16, 16), table[:, 256:]
+    return (255 * (1 - bits)).astype(np.uint8), one_hot.argmax(1).astype(np.int64)
 
 
 def through(points: np.ndarray) -> np.ndarray:
@@ -211,6 +224,9 @@ def build_sets(limit: int | None = None, seed: int = 0, data_root: str | None = 
     scans, scan_labels = opt_digits_32()
     index = pick(len(scans), limit, rng)
     sets.append(EvalSet("scanned forms, 32x32", seen([scans[i] for i in index]), torch.from_numpy(scan_labels[index])))
+    scans, scan_labels = semeion_digits()
+    index = pick(len(scans), limit, rng)
+    sets.append(EvalSet("scanned digits, 16x16", seen([scans[i] for i in index]), torch.from_numpy(scan_labels[index])))
     test_images, test_labels = load_split(train=False, data_root=data_root)
     sets.append(EvalSet("MNIST test", to_float(test_images), test_labels))
     return sets

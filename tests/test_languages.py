@@ -124,7 +124,7 @@ def test_every_network_card_is_said_in_chinese_tutorial_fix_and_name_too(model_i
     card = card_markdown(model, model_id, mnist_core.model_info(model_id), zh)
     prose = re.sub(r"`[^`]*`", "", "\n".join(line for line in card.splitlines() if not line.startswith("| ")))
     names = {"MNIST", "MLP", "LeNet-5", "CNN", "fc", "ConvNet-BN", "adamw", "adam", "sgd", "one-cycle", "log", "softmax",
-             "logit", "logits", "NLL", "ReLU", "MLP3x64", "x8", "x32"}  # "8x8" and "32x32" scans; the networks', optimisers' and functions' own names
+             "logit", "logits", "NLL", "ReLU", "MLP3x64", "x8", "x16", "x32"}  # "8x8", "16x16" and "32x32" scans; the networks', optimisers' and functions' own names
     assert english_words(prose, names) == set(), card
     assert "ours" not in model_label(model_id, None, zh) and "tested" not in model_label(model_id, None, zh)
 

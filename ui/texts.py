@@ -143,6 +143,7 @@ ZH: dict[str, str] = {
     "handwriting fonts (25 fonts)": "手写字体（25 种）",
     "scanned forms, 8x8": "扫描表格，8x8",
     "scanned forms, 32x32": "扫描表格，32x32",
+    "scanned digits, 16x16": "扫描数字，16x16",
     "| # | layer | output | parameters |": "| # | 层 | 输出 | 参数 |",
     "feature map {map}'s filter: {inputs} input channel(s) of {size} weights (white: the largest)":
         "特征图 {map} 的滤波器：{inputs} 个输入通道，每个 {size} 个权重（白色：最大）",
