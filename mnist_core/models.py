@@ -263,7 +263,7 @@ SPECS: dict[str, ModelSpec] = {
                   Recipe("adam", 0.01, 50, 3, schedule="onecycle")),
         ModelSpec("convnet-bn", "ConvNet-BN (ours)", "MNIST Sketch Lab", ConvNetBN,
                   Recipe("adamw", 3e-3, 128, 30, augment=True, schedule="onecycle", weight_decay=5e-4,
-                         styled_digits=12_000, label_smoothing=0.2, seed=3)),
+                         styled_digits=18_000, styled_pen=(0.04, 0.25), label_smoothing=0.2, seed=3)),
     ]
 }
 
