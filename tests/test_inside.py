@@ -113,11 +113,13 @@ def test_the_attribution_laid_over_the_drawing_lies_on_its_ink(networks: dict[st
         over = inside.on_drawing(why.towards_answer, field)
         assert over.shape == (112, 168), model_id  # the drawing's size
         assert over[:, :math.floor(field.left)].abs().max() == 0, model_id  # nothing where the 28x28 does not reach
-        # Where it is strong, it is on the ink: within one pixel of the 28x28 of a stroke.
+        # Where it is strong, it is on the ink: the 200 strongest of its 18,816 pixels lie within one
+        # pixel of the 28x28 of a stroke. (The strongest, not those above half the largest: a map may
+        # peak at a single pixel of the 28x28, a few of the drawing's.)
         reach = math.ceil(field.width / 28)
         near_ink = F.max_pool2d(ink[None, None].float(), 2 * reach + 1, stride=1, padding=reach)[0, 0] > 0
-        strong = over.abs() >= 0.5 * over.abs().max()
-        assert strong.sum() > 50 and near_ink[strong].float().mean() > 0.95, model_id
+        strongest = over.abs().flatten().topk(200).indices
+        assert near_ink.flatten()[strongest].float().mean() > 0.95, model_id
         assert over.abs().max() >= 0.9 * why.towards_answer.abs().max(), model_id  # its peak kept
     assert inside.on_drawing(why.towards_answer, field, (252, 168)).shape == (168, 252)  # the drawing scaled
 
