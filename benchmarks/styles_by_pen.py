@@ -3,9 +3,9 @@
     python benchmarks/styles_by_pen.py [--model ID] [--weights-dir DIR] [--n 150]
 
 Every style of `mnist_core.styles` (a 1 with a lead-in, a 7 with a crossbar, an open 4...) is
-drawn N times in each band of pen widths (a share of the digit's height: styles.PEN_WIDTH is
-what the shipped networks learnt from; a marker's stroke is a sixth to a quarter of the
-digit), with a seed no training uses, and read through the app's path (`to_mnist`, then the
+drawn N times in each band of pen widths (a share of the digit's height: each network's
+Recipe.styled_pen is what it learnt from, the default network's 0.04 to 0.25; a marker's stroke
+is a sixth to a quarter of the digit), with a seed no training uses, and read through the app's path (`to_mnist`, then the
 network). Prints the share read right per style and band. Seeded: the same arguments give
 the same numbers.
 """
