@@ -110,6 +110,8 @@ def main() -> None:
     parser.add_argument("--block-lr", type=lambda text: tuple(float(x) for x in text.split(",")), metavar="A,B,C",
                         help="each block's share of the peak learning rate, from the input up (Recipe.block_lr_scales; "
                              "e.g. 0.1,0.3,1; default: the preset's, one rate for all)")
+    parser.add_argument("--styled-digits", type=int,
+                        help="styled digits mixed into the short retrain (default: the preset's)")
     parser.add_argument("--blend", type=float, default=1.0, metavar="A",
                         help="report the retrained weights blended back towards the shipped ones, "
                              "A * retrained + (1 - A) * shipped (WiSE-FT; default 1, the retrained network as it is)")
@@ -163,6 +165,8 @@ def main() -> None:
         settings = dataclasses.replace(settings, optimizer=args.optimizer)
     if args.block_lr is not None:
         settings = dataclasses.replace(settings, block_lr_scales=args.block_lr)
+    if args.styled_digits is not None:
+        settings = dataclasses.replace(settings, styled_digits=args.styled_digits)
     run = [u for u in rt.retrain(settings) if isinstance(u, rt.Run)][-1]
     if args.blend != 1:
         run = blended(run, shipped, args.blend)
@@ -177,7 +181,7 @@ def main() -> None:
     print(f"short retrain of {settings.architecture}: {run.fit.epochs:.2f} epochs in {run.seconds:.0f} s "
           f"(training {run.fit.elapsed_s:.0f} s), {run.user.trained} corrections trained on "
           f"({run.user.held_out} kept out), each counted {run.user.weight}x, "
-          f"remember {settings.remember}, replay {rt.REPLAY}, user share {rt.USER_SHARE}, {settings.optimizer} lr {settings.lr:g}"
+          f"{settings.recipe().styled_digits} styled digits, remember {settings.remember}, replay {rt.REPLAY}, user share {rt.USER_SHARE}, {settings.optimizer} lr {settings.lr:g}"
           + (f" (blocks x{', x'.join(f'{x:g}' for x in settings.block_lr_scales)})" if settings.block_lr_scales else "")
           + (f", blended back: {args.blend:g} x retrained + {1 - args.blend:g} x shipped" if args.blend != 1 else ""))
     print("| | before | after |\n| --- | ---: | ---: |")

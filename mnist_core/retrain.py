@@ -164,11 +164,13 @@ class RetrainSettings:
     name: str = ""  # an optional display name; never part of a path
     remember: float = 0.0  # starting from shipped weights: how strongly it keeps their answers on MNIST (see fit)
     block_lr_scales: tuple[float, ...] = ()  # starting from shipped weights: each block's share of lr (see Recipe)
+    styled_digits: int | None = None  # styled digits mixed in; None: the recipe's share of train_size
 
     def recipe(self) -> Recipe:
         """The network's recipe with these settings; its weight decay and momentum are kept."""
         tutorial = SPECS[self.architecture].recipe
-        styled = round(tutorial.styled_digits * (self.train_size or 55_000) / 55_000)
+        styled = (self.styled_digits if self.styled_digits is not None
+                  else round(tutorial.styled_digits * (self.train_size or 55_000) / 55_000))
         return Recipe(self.optimizer, self.lr, self.batch_size, self.epochs, augment=self.augment,
                       schedule=self.schedule, weight_decay=tutorial.weight_decay,
                       momentum=tutorial.momentum if self.optimizer == "sgd" else 0.0, styled_digits=styled,
