@@ -18,9 +18,9 @@ user_samples.is_held_out), so that a run is the same each time.
 
 --split test (the default, the report) holds out the second half as above. --split val, for
 tuning (USER_SHARE, REPLAY, REMEMBER and the short preset in mnist_core/retrain.py, or the
---user-share/--replay/--remember/--lr/--epochs/--optimizer/--block-lr overrides here), holds out the first half's rows
-that were not kept as corrections instead: the style's other 1s there, and the first half's
-other 1s and its 7s. The corrections are the same either way, so tuning on val never looks at
+--user-share/--replay/--remember/--lr/--epochs/--optimizer/--block-lr/--styled-share overrides
+here), holds out the first half's rows that were not kept as corrections instead: the style's
+other 1s there, and the first half's other 1s and its 7s. The corrections are the same either way, so tuning on val never looks at
 the second half, and the test split stays a fair report of the chosen settings.
 
 Prints, before (the shipped network) and after (the retrained one): the held-out style's
@@ -110,8 +110,8 @@ def main() -> None:
     parser.add_argument("--block-lr", type=lambda text: tuple(float(x) for x in text.split(",")), metavar="A,B,C",
                         help="each block's share of the peak learning rate, from the input up (Recipe.block_lr_scales; "
                              "e.g. 0.1,0.3,1; default: the preset's, one rate for all)")
-    parser.add_argument("--styled-digits", type=int,
-                        help="styled digits mixed into the short retrain (default: the preset's)")
+    parser.add_argument("--styled-share", type=float,
+                        help="styled digits mixed into the short retrain per MNIST digit (default: the preset's)")
     parser.add_argument("--blend", type=float, default=1.0, metavar="A",
                         help="report the retrained weights blended back towards the shipped ones, "
                              "A * retrained + (1 - A) * shipped (WiSE-FT; default 1, the retrained network as it is)")
@@ -165,8 +165,8 @@ def main() -> None:
         settings = dataclasses.replace(settings, optimizer=args.optimizer)
     if args.block_lr is not None:
         settings = dataclasses.replace(settings, block_lr_scales=args.block_lr)
-    if args.styled_digits is not None:
-        settings = dataclasses.replace(settings, styled_digits=args.styled_digits)
+    if args.styled_share is not None:
+        settings = dataclasses.replace(settings, styled_share=args.styled_share)
     run = [u for u in rt.retrain(settings) if isinstance(u, rt.Run)][-1]
     if args.blend != 1:
         run = blended(run, shipped, args.blend)

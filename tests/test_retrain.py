@@ -104,6 +104,17 @@ def test_missing_settings_take_the_short_preset() -> None:
     assert rt.make_settings("convnet-bn", 1, train_size=0).train_size is None  # 0: all 55,000
 
 
+def test_the_short_retrain_mixes_in_styled_digits_at_its_presets_share() -> None:
+    """The default network's short preset draws styled digits at the share of its recipe before
+    aa1f92d (12,000 of 55,000; chosen with learn_from_me.py), whatever the number of MNIST digits;
+    the other networks at their recipe's."""
+    short = rt.make_settings("convnet-bn")
+
+    assert short.recipe().styled_digits == round(12_000 * short.train_size / 55_000)
+    assert rt.make_settings("convnet-bn", train_size=0).recipe().styled_digits == 12_000
+    assert rt.make_settings("lenet5").recipe().styled_digits == SPECS["lenet5"].recipe.styled_digits
+
+
 @pytest.mark.parametrize("architecture", list(SPECS))
 def test_every_networks_own_recipe_can_be_asked_for(architecture: str) -> None:
     """The Retrain tab's "tutorial" preset, as its fields send it: the default network's 30 epochs
