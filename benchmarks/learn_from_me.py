@@ -20,8 +20,9 @@ user_samples.is_held_out), so that a run is the same each time.
 tuning (USER_SHARE, REPLAY, REMEMBER and the short preset in mnist_core/retrain.py, or the
 --user-share/--replay/--remember/--lr/--epochs/--optimizer/--block-lr/--styled-share overrides
 here), holds out the first half's rows that were not kept as corrections instead: the style's
-other 1s there, and the first half's other 1s and its 7s. The corrections are the same either way, so tuning on val never looks at
-the second half, and the test split stays a fair report of the chosen settings.
+other 1s there, and the first half's other 1s and its 7s. The corrections are the same either
+way, so tuning on val never looks at the second half, and the test split stays a fair report of
+the chosen settings.
 
 Prints, before (the shipped network) and after (the retrained one): the held-out style's
 accuracy, every held-out pen-digit 1 and 7, the confused digit (7 for the 1s) in the styles MNIST lacks
@@ -181,7 +182,8 @@ def main() -> None:
     print(f"short retrain of {settings.architecture}: {run.fit.epochs:.2f} epochs in {run.seconds:.0f} s "
           f"(training {run.fit.elapsed_s:.0f} s), {run.user.trained} corrections trained on "
           f"({run.user.held_out} kept out), each counted {run.user.weight}x, "
-          f"{settings.recipe().styled_digits} styled digits, remember {settings.remember}, replay {rt.REPLAY}, user share {rt.USER_SHARE}, {settings.optimizer} lr {settings.lr:g}"
+          f"{settings.recipe().styled_digits} styled digits, remember {settings.remember}, replay {rt.REPLAY}, "
+          f"user share {rt.USER_SHARE}, {settings.optimizer} lr {settings.lr:g}"
           + (f" (blocks x{', x'.join(f'{x:g}' for x in settings.block_lr_scales)})" if settings.block_lr_scales else "")
           + (f", blended back: {args.blend:g} x retrained + {1 - args.blend:g} x shipped" if args.blend != 1 else ""))
     print("| | before | after |\n| --- | ---: | ---: |")
