@@ -6,8 +6,8 @@ Every style of `mnist_core.styles` (a 1 with a lead-in, a 7 with a crossbar, an 
 drawn N times in each band of pen widths (a share of the digit's height: each network's
 Recipe.styled_pen is what it learnt from, the default network's 0.04 to 0.25; a marker's stroke
 is a sixth to a quarter of the digit), with a seed no training uses, and read through the app's
-path (`to_mnist`, then the network). Prints the share read right per style and band. Seeded: the same arguments give
-the same numbers.
+path (`to_mnist`, then the network). Prints the share read right per style and band. Seeded: the
+same arguments give the same numbers.
 """
 
 from __future__ import annotations

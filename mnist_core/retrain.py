@@ -174,8 +174,8 @@ class RetrainSettings:
     def recipe(self) -> Recipe:
         """The network's recipe with these settings; its weight decay and momentum are kept."""
         tutorial = SPECS[self.architecture].recipe
-        fine_tune = self.start == "shipped" and self.styled_share is not None  # from scratch: the recipe's share
-        share = self.styled_share if fine_tune else tutorial.styled_digits / 55_000
+        own_share = self.start == "shipped" and self.styled_share is not None  # from scratch: the recipe's
+        share = self.styled_share if own_share else tutorial.styled_digits / 55_000
         styled = round(share * (self.train_size or 55_000))
         return Recipe(self.optimizer, self.lr, self.batch_size, self.epochs, augment=self.augment,
                       schedule=self.schedule, weight_decay=tutorial.weight_decay,
