@@ -3,7 +3,7 @@ how fast the Draw tab still answers while it runs.
 
     MNIST_ROOT=../shared/data python benchmarks/retrain_short.py [--architecture ID] [--preset short|tutorial]
                                                                   [--epochs N] [--lr LR] [--train-size N] [--start S]
-                                                                  [--runs N] [--cancel]
+                                                                  [--runs N] [--cancel] [--precision P]
 
 It runs the preset exactly as the app does (mnist_core.retrain: one training thread, in
 the background, in a fresh process so MNIST is loaded as on a server's first run), while
@@ -22,6 +22,8 @@ how long Keep then takes (the check before keeping and the MNIST test, skipped a
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
 import io
 import os
 import statistics
@@ -77,14 +79,18 @@ def main() -> None:
         parser.add_argument(f"--{name}", type=kind, help="instead of the preset's")
     parser.add_argument("--runs", type=int, default=1, help="the same run again, in the same process")
     parser.add_argument("--cancel", action="store_true", help="cancel at the first report; time the answer")
+    parser.add_argument("--precision", choices=("float32", "bfloat16"),
+                        help="instead of the preset's (bfloat16 only where the CPU computes it natively)")
     args = parser.parse_args()
 
     torch.set_num_threads(1)  # as app.py: one core answers, the other trains
     overrides = {k: v for k, v in vars(args).items() if k in ("epochs", "lr", "train_size", "start") and v is not None}
     settings = rt.preset(args.architecture, args.preset)
-    # remember and block_lr_scales are the preset's own, not settings a user gives: make_settings adds them
-    given = {k: v for k, v in vars(settings).items() if k not in ("remember", "block_lr_scales")}
+    # remember, styled_share, bfloat16...: the preset's own, not settings a user gives: make_settings adds them
+    given = {k: v for k, v in vars(settings).items() if k in inspect.signature(rt.make_settings).parameters}
     settings = rt.make_settings(**{**given, **overrides, "seed": args.seed, "use_user_samples": False})
+    if args.precision:
+        settings = dataclasses.replace(settings, bfloat16=args.precision == "bfloat16")
     print(f"{args.preset} preset: {settings}")
     predictor = mnist_core.load_model(mnist_core.DEFAULT_MODEL if mnist_core.DEFAULT_MODEL in mnist_core.list_models()
                                       else mnist_core.list_models()[0])
@@ -136,7 +142,8 @@ def one_run(args: argparse.Namespace, settings: rt.RetrainSettings, predictor: t
 
     print(f"{args.architecture}, {args.preset} retrain ({settings.start} weights, {settings.epochs} epoch(s), "
           f"{settings.train_size or 55_000} MNIST digits, {settings.optimizer} lr {settings.lr:g}, "
-          f"batch {settings.batch_size}, augment {settings.augment}):")
+          f"batch {settings.batch_size}, augment {settings.augment}, "
+          f"{'bfloat16' if settings.recipe().bfloat16 and rt.bfloat16_native(torch.device('cpu')) else 'float32'}):")
     print(f"  MNIST test accuracy {run.test_accuracy:.2%}, validation {run.fit.val_accuracy:.2%}")
     print(f"  {seconds:.1f} s from start to result (training {run.fit.elapsed_s:.1f} s, "
           f"{run.fit.epochs:.2f} epochs{', stopped at its time limit' if run.out_of_time else ''})")

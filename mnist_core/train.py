@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnist_core.data import DataUnavailable, MnistData, augment, load_mnist, to_float
-from mnist_core.evaluate import accuracy, calibration_kinds, predict_logits, temperature_of
+from mnist_core.evaluate import accuracy, calibration_kinds, precision, predict_logits, temperature_of
 from mnist_core.models import SPECS, Recipe, build_model, count_parameters, one_view
 from mnist_core.styles import with_styled_digits
 from mnist_core.weights import save_weights, weights_path
@@ -189,7 +189,8 @@ def fit(
             on_progress(progress)
 
     if validate_first is True:
-        report(accuracy(model, data.val_images, data.val_labels, device=device))
+        start_logits = predict_logits(model, data.val_images, device, bfloat16=recipe.bfloat16)
+        report((start_logits.argmax(1) == data.val_labels).float().mean().item())
     elif validate_first is not False:
         report(float(validate_first))
     val_logits = None
@@ -203,12 +204,15 @@ def fit(
                 x = augment(x, generator)
             x = x.to(device, memory_format=torch.channels_last)
             y = labels[index].to(device)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
             own = (index < n_own).to(device)
-            if teacher is not None and remember > 0 and own.any():
-                with torch.no_grad():  # one reading, as the network learns (models.one_view)
-                    taught = one_view(teacher)(x[own]).softmax(1)
+            distil = teacher is not None and remember > 0 and bool(own.any())
+            with precision(device, recipe.bfloat16):  # the networks' passes; the losses in float32
+                logits = model(x).float()
+                if distil:
+                    with torch.no_grad():  # one reading, as the network learns (models.one_view)
+                        taught = one_view(teacher)(x[own]).float().softmax(1)
+            loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+            if distil:
                 loss = loss + remember * F.kl_div(logits[own].log_softmax(1), taught, reduction="batchmean")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -235,7 +239,7 @@ def fit(
             break
         if on_progress:  # a pass over the validation digits takes a while: say so first
             on_progress(now(None, "validating"))
-        val_logits = predict_logits(model, data.val_images, device).cpu()
+        val_logits = predict_logits(model, data.val_images, device, bfloat16=recipe.bfloat16).cpu()
         val_accuracy = (val_logits.argmax(1) == data.val_labels).float().mean().item()
         report(val_accuracy, "trained" if stopped_early or epoch == recipe.epochs - 1 else "training")
         if stopped_early:
