@@ -18,7 +18,7 @@ user_samples.is_held_out), so that a run is the same each time.
 
 --split test (the default, the report) holds out the second half as above. --split val, for
 tuning (USER_SHARE, REPLAY, REMEMBER and the short preset in mnist_core/retrain.py, or the
---user-share/--replay/--remember/--lr/--epochs/--optimizer/--block-lr/--styled-share/--precision overrides
+--user-share/--replay/--remember/--lr/--epochs/--optimizer/--block-lr/--styled-share/--precision/--label-smoothing overrides
 here), holds out the first half's rows that were not kept as corrections instead: the style's
 other 1s there, and the first half's other 1s and its 7s. The corrections are the same either
 way, so tuning on val never looks at the second half, and the test split stays a fair report of
@@ -116,6 +116,8 @@ def main() -> None:
     parser.add_argument("--precision", choices=("float32", "bfloat16"),
                         help="train and read the run in this precision (bfloat16 only where the CPU computes it "
                              "natively; default: the preset's)")
+    parser.add_argument("--label-smoothing", type=float,
+                        help="the fine-tune's label smoothing (default: the preset's)")
     parser.add_argument("--blend", type=float, default=1.0, metavar="A",
                         help="report the retrained weights blended back towards the shipped ones, "
                              "A * retrained + (1 - A) * shipped (WiSE-FT; default 1, the retrained network as it is)")
@@ -171,6 +173,8 @@ def main() -> None:
         settings = dataclasses.replace(settings, block_lr_scales=args.block_lr)
     if args.styled_share is not None:
         settings = dataclasses.replace(settings, styled_share=args.styled_share)
+    if args.label_smoothing is not None:
+        settings = dataclasses.replace(settings, label_smoothing=args.label_smoothing)
     if args.precision is not None:
         settings = dataclasses.replace(settings, bfloat16=args.precision == "bfloat16")
     run = [u for u in rt.retrain(settings) if isinstance(u, rt.Run)][-1]
@@ -189,6 +193,7 @@ def main() -> None:
           f"({run.user.held_out} kept out), each counted {run.user.weight}x, "
           f"{settings.recipe().styled_digits} styled digits, remember {settings.remember}, replay {rt.REPLAY}, "
           f"user share {rt.USER_SHARE}, {settings.optimizer} lr {settings.lr:g}, "
+          f"label smoothing {settings.recipe().label_smoothing:g}, "
           f"{'bfloat16' if settings.bfloat16 and rt.bfloat16_native(torch.device('cpu')) else 'float32'}"
           + (f" (blocks x{', x'.join(f'{x:g}' for x in settings.block_lr_scales)})" if settings.block_lr_scales else "")
           + (f", blended back: {args.blend:g} x retrained + {1 - args.blend:g} x shipped" if args.blend != 1 else ""))

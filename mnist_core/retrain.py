@@ -137,7 +137,12 @@ SHORT_PRESETS: dict[str, dict[str, Any]] = {
     # (--split val, 1:7 and 4:9, seeds 0-2, float32 and bfloat16 one after the other on a 2-core
     # AVX512-BF16 machine): the style 93.4% either way (one run changed, 93.0 -> 92.6%), the same run
     # flagged, MNIST test 99.62% either way, a run 29 s against 47 s (training 16 against 26 s).
-    "convnet-bn": dict(train_size=6000, lr=2e-3, remember=0.5, styled_share=12_000 / 55_000, bfloat16=True),
+    # No label smoothing (the recipe's is 0.2; fine-tunes had always trained without it, and the
+    # settings above were chosen so): with 0.2, under a rule written first (--split val, 1:7 and
+    # 4:9, seeds 0-2), the style 92.3% against 93.4% (1:7 89.8, 84.8, 92.6; 4:9 100.0, 90.0, 96.4),
+    # the same run flagged, MNIST test higher (99.66% against 99.62%): not kept.
+    "convnet-bn": dict(train_size=6000, lr=2e-3, remember=0.5, styled_share=12_000 / 55_000, bfloat16=True,
+                       label_smoothing=0.0),
     "lenet5": dict(epochs=2),
 }
 
@@ -175,9 +180,11 @@ class RetrainSettings:
     block_lr_scales: tuple[float, ...] = ()  # starting from shipped weights: each block's share of lr (see Recipe)
     styled_share: float | None = None  # starting from shipped weights: styled digits per MNIST digit (None: recipe's)
     bfloat16: bool = False  # a fine-tune: trained and read in bfloat16 where the hardware computes it natively (see Recipe)
+    label_smoothing: float | None = None  # a fine-tune's (None: the recipe's); from scratch, always the recipe's
 
     def recipe(self) -> Recipe:
-        """The network's recipe with these settings; its weight decay and momentum are kept."""
+        """The network's recipe with these settings; its weight decay, momentum and label smoothing
+        are kept (a fine-tune's label smoothing may be its preset's)."""
         tutorial = SPECS[self.architecture].recipe
         own_share = self.start == "shipped" and self.styled_share is not None  # from scratch: the recipe's
         share = self.styled_share if own_share else tutorial.styled_digits / 55_000
@@ -186,6 +193,8 @@ class RetrainSettings:
                       schedule=self.schedule, weight_decay=tutorial.weight_decay,
                       momentum=tutorial.momentum if self.optimizer == "sgd" else 0.0, styled_digits=styled,
                       styled_pen=tutorial.styled_pen,
+                      label_smoothing=self.label_smoothing if self.start == "shipped" and self.label_smoothing is not None
+                      else tutorial.label_smoothing,
                       block_lr_scales=self.block_lr_scales if self.start == "shipped" else (),
                       bfloat16=self.bfloat16 and self.start == "shipped")  # from scratch: as the recipe trains
 
@@ -273,6 +282,7 @@ def make_settings(architecture: Any, epochs: Any = None, lr: Any = None, batch_s
         block_lr_scales=base.block_lr_scales,
         styled_share=base.styled_share,
         bfloat16=base.bfloat16,
+        label_smoothing=base.label_smoothing,
     )
     if settings.start == "shipped" and not weights_path(architecture).exists():
         raise RetrainError(f"{architecture} has no shipped weights to start from: start from scratch.")
