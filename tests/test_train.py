@@ -229,6 +229,17 @@ def test_train_cli_tiny_run(tmp_path: Path) -> None:
     assert meta["id"] == "mlp-3x64" and meta["seed"] == 3 and meta["recipe"]["batch_size"] == 15
     assert meta["recipe"]["styled_pen"] == [0.05, 0.2]  # recorded, so the file says how it was made
     assert meta["recipe"]["styled_digits"] == 30
+    assert meta["recipe"]["bfloat16"] is False and "(float32)" in out.stdout
+
+
+def test_train_cli_can_train_in_bfloat16_and_the_file_says_so(tmp_path: Path) -> None:
+    out_file = tmp_path / "tiny.safetensors"
+    out = run_cli("mnist_core.train", "--model", "lenet5", "--epochs", "1", "--train-size", "600", "--styled-digits", "0",
+                  "--bfloat16", "--out", str(out_file))
+    assert out.returncode == 0, out.stderr
+    native = evaluate.bfloat16_native(torch.device("cpu"))
+    assert ("(bfloat16)" if native else "(float32)") in out.stdout  # where it is not native: float32, said so
+    assert read_metadata(out_file)["recipe"]["bfloat16"] is native  # the file says how it was made
 
 
 def test_train_cli_offline_error_names_folder_and_variable(tmp_path: Path) -> None:
