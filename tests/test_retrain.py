@@ -663,7 +663,6 @@ def test_the_retrain_tab_trains_a_model_that_the_draw_tab_selects(page) -> None:
     page.locator("#retrain-network input").click()
     page.get_by_role("option", name="LeNet-5 (lenet5)").click()
     expect(page.locator("#retrain-epochs input[type=number]")).to_have_value("2")  # its short preset
-    page.get_by_text("More settings").click()
     page.get_by_label("MNIST training digits per epoch").fill("1000")
     page.get_by_label("Learning rate (peak, with one-cycle)").fill("1")  # wrecks it: every digit reads worse
     page.get_by_label("Name (optional)").fill("made in the Retrain tab")
@@ -710,7 +709,6 @@ def test_a_cancelled_run_is_tested_when_it_is_kept_in_the_browser(page) -> None:
     epochs = page.locator("#retrain-epochs input[type=number]")
     epochs.fill("20")  # minutes of training: cancelled long before its end
     epochs.press("Enter")
-    page.get_by_text("More settings").click()
     page.get_by_label("MNIST training digits per epoch").fill("0")
     page.get_by_label("Name (optional)").fill("cancelled, then kept")
     page.get_by_role("button", name="Start").click()

@@ -325,13 +325,15 @@ def retrain_tab(model_selector: gr.Dropdown | None = None,
                                        value=default.schedule, label=t("Learning-rate schedule"), filterable=False)
             augment = gr.Checkbox(default.augment, label=t("Augment: random rotation, scale, shear, shift, stroke width"))
             use_samples = gr.Checkbox(True, label=t("Include your corrected drawings"))
+            # The name too: typed just after "More settings" opened, it was once lost (the run kept
+            # no name; tests/test_retrain.py's cancelled run, on 5b36285's clean clone).
+            name = gr.Textbox("", label=t("Name (optional)"), max_length=60,
+                              placeholder=t("e.g. lenet5 with my sevens"))
             with gr.Accordion(t("More settings"), open=False):
                 time_budget_s = gr.Slider(10, rt.TIME_CAP_S, value=rt.TIME_CAP_S, step=10,
                                           label=t("Time limit (seconds): training stops there"),
                                           elem_id="retrain-time-limit")
                 seed = gr.Number(0, precision=0, minimum=0, label=t("Random seed"))
-                name = gr.Textbox("", label=t("Name (optional)"), max_length=60,
-                                  placeholder=t("e.g. lenet5 with my sevens"))
             with gr.Row():
                 start_button = gr.Button(t("Start"), variant="primary")
                 cancel_button = gr.Button(t("Cancel"), variant="stop")
