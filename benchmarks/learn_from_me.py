@@ -177,6 +177,7 @@ def main() -> None:
         settings = dataclasses.replace(settings, label_smoothing=args.label_smoothing)
     if args.precision is not None:
         settings = dataclasses.replace(settings, bfloat16=args.precision == "bfloat16")
+    in_bfloat16 = settings.recipe().bfloat16 and rt.bfloat16_native(torch.device("cpu"))  # else float32
     run = [u for u in rt.retrain(settings) if isinstance(u, rt.Run)][-1]
     if args.blend != 1:
         run = blended(run, shipped, args.blend)
@@ -194,7 +195,7 @@ def main() -> None:
           f"{settings.recipe().styled_digits} styled digits, remember {settings.remember}, replay {rt.REPLAY}, "
           f"user share {rt.USER_SHARE}, {settings.optimizer} lr {settings.lr:g}, "
           f"label smoothing {settings.recipe().label_smoothing:g}, "
-          f"{'bfloat16' if settings.bfloat16 and rt.bfloat16_native(torch.device('cpu')) else 'float32'}"
+          f"{'bfloat16' if in_bfloat16 else 'float32'}"
           + (f" (blocks x{', x'.join(f'{x:g}' for x in settings.block_lr_scales)})" if settings.block_lr_scales else "")
           + (f", blended back: {args.blend:g} x retrained + {1 - args.blend:g} x shipped" if args.blend != 1 else ""))
     print("| | before | after |\n| --- | ---: | ---: |")
@@ -211,7 +212,7 @@ def main() -> None:
     print(f"| {read_as}s in the styles MNIST lacks ({len(styled)}) | {share(answers(shipped, styled), every, read_as)} | "
           f"{share(answers(run.model, styled), every, read_as)} |")
     print(f"| MNIST test (the run's reading) | {test_before:.2%} | {run.test_accuracy:.2%} |")
-    if settings.bfloat16 and rt.bfloat16_native(torch.device("cpu")):  # the Draw tab reads in float32
+    if in_bfloat16:  # the Draw tab reads in float32
         test_after = (answers(run.model, mnist_core.data.to_float(data.test_images)) == data.test_labels).float().mean()
         print(f"| MNIST test read in float32, as the Draw tab reads | {test_before:.2%} | {test_after:.2%} |")
     print("\nEach digit, MNIST validation and the same drawn as pen strokes (the Retrain tab's check before keeping):")

@@ -60,8 +60,9 @@ def predict_logits(model: nn.Module, images: torch.Tensor, device: torch.device 
     return torch.cat(outputs)
 
 
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device | None = None) -> float:
-    return (predict_logits(model, images, device).argmax(1) == labels).float().mean().item()
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device | None = None,
+             bfloat16: bool = False) -> float:
+    return (predict_logits(model, images, device, bfloat16=bfloat16).argmax(1) == labels).float().mean().item()
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:

@@ -189,8 +189,7 @@ def fit(
             on_progress(progress)
 
     if validate_first is True:
-        start_logits = predict_logits(model, data.val_images, device, bfloat16=recipe.bfloat16)
-        report((start_logits.argmax(1) == data.val_labels).float().mean().item())
+        report(accuracy(model, data.val_images, data.val_labels, device=device, bfloat16=recipe.bfloat16))
     elif validate_first is not False:
         report(float(validate_first))
     val_logits = None
